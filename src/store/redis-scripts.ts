@@ -1,0 +1,171 @@
+/**
+ * The Lua scripts of the Redis store: every change touching more than one key
+ * is one of these, so it happens atomically. Each script's header documents
+ * its KEYS and ARGV; every key arrives in KEYS, built by redis-keys.ts (no
+ * script builds a key name). Registered with ioredis's defineCommand, so they
+ * run by EVALSHA and fall back to EVAL when Redis does not know them (first
+ * use on a connection, or after a restart emptied the script cache).
+ *
+ * Domain outcomes (user exists, not found, not the owner) are return values,
+ * not error replies: an error reply always means something is wrong with
+ * Redis or with imp.
+ *
+ * Session records are JSON; scripts read `nodeId` from them and the update
+ * script re-encodes one (cjson keeps 14 significant digits: enough for
+ * ms timestamps for the next three thousand years).
+ */
+
+/** numberOfKeys omitted: the caller passes the key count as the first argument. */
+export interface ScriptDef { numberOfKeys?: number; lua: string }
+
+export const SCRIPTS = {
+  /**
+   * Creates a user.
+   * KEYS[1] user hash   KEYS[2] credentials   KEYS[3] users index
+   * ARGV[1] userId      ARGV[2] credentials JSON   ARGV[3..] field, value pairs of the user hash
+   * Returns 1 when created, 0 when the user already exists (nothing written).
+   */
+  impUserCreate: {
+    numberOfKeys: 3,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+return 1`,
+  },
+
+  /**
+   * Updates a user's fields and, when given, replaces its credentials.
+   * KEYS[1] user hash   KEYS[2] credentials
+   * ARGV[1] credentials JSON, or '' to keep them
+   * ARGV[2] n, the number of field, value pairs that follow (>= 1: updatedAt always changes)
+   * ARGV[3 .. 2+2n] field, value pairs to set   ARGV[3+2n ..] fields to delete (cleared to null)
+   * Returns the user hash after the change (flat HGETALL), or nil when there is no such user.
+   */
+  impUserUpdate: {
+    numberOfKeys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local n = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * n))
+if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n)) end
+if ARGV[1] ~= '' then redis.call('SET', KEYS[2], ARGV[1]) end
+return redis.call('HGETALL', KEYS[1])`,
+  },
+
+  /**
+   * Removes a user with its credentials and offline messages.
+   * KEYS[1] user hash   KEYS[2] credentials   KEYS[3] users index
+   * KEYS[4] offline messages   KEYS[5] offline id counter
+   * ARGV[1] userId
+   * Returns 1 when removed, 0 when there was no such user.
+   */
+  impUserRemove: {
+    numberOfKeys: 5,
+    lua: `
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[2], KEYS[4], KEYS[5])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1`,
+  },
+
+  /**
+   * Appends an offline message unless the user already holds max of them.
+   * KEYS[1] offline messages   KEYS[2] offline id counter
+   * ARGV[1] max   ARGV[2] message JSON ({stanza, storedAt})
+   * Returns the new message's id, or 0 when full (nothing written, no id used).
+   */
+  impOfflinePush: {
+    numberOfKeys: 2,
+    lua: `
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+local id = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], id, id .. ':' .. ARGV[2])
+return id`,
+  },
+
+  /**
+   * Registers (or replaces) a session and moves it into its node's index.
+   * The caller names the owner it expects to find (read just before), so the
+   * old owner's index key can be passed in KEYS; if another node got there
+   * first, nothing is written and the caller reads again and retries.
+   * KEYS[1] the user's sessions hash   KEYS[2] the new owner's node index
+   * KEYS[3] the expected current owner's node index (KEYS[2] again when none is expected)
+   * ARGV[1] resource   ARGV[2] sessionRef   ARGV[3] the new record JSON
+   * ARGV[4] the expected current owner's nodeId, '' when no record is expected
+   * Returns {1, replaced record JSON or nil} when done, {0, current record JSON or nil} on a lost race.
+   */
+  impSessionRegister: {
+    numberOfKeys: 3,
+    lua: `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local owner = ''
+if cur then owner = cjson.decode(cur).nodeId end
+if owner ~= ARGV[4] then return {0, cur} end
+if cur then redis.call('SREM', KEYS[3], ARGV[2]) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+return {1, cur}`,
+  },
+
+  /**
+   * Changes priority/availability of a session, only if nodeId still owns it.
+   * KEYS[1] the user's sessions hash
+   * ARGV[1] resource   ARGV[2] nodeId   ARGV[3] priority or '' (keep)   ARGV[4] '1' / '0' available, or '' (keep)
+   * Returns 1 when changed, 0 when absent or owned by another node.
+   */
+  impSessionUpdate: {
+    numberOfKeys: 1,
+    lua: `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local rec = cjson.decode(cur)
+if rec.nodeId ~= ARGV[2] then return 0 end
+if ARGV[3] ~= '' then rec.priority = tonumber(ARGV[3]) end
+if ARGV[4] ~= '' then rec.available = (ARGV[4] == '1') end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
+return 1`,
+  },
+
+  /**
+   * Removes a session and its node-index entry, only if nodeId still owns it.
+   * KEYS[1] the user's sessions hash   KEYS[2] the node's index
+   * ARGV[1] resource   ARGV[2] sessionRef   ARGV[3] nodeId
+   * Returns 1 when removed, 0 when absent or owned by another node.
+   */
+  impSessionUnregister: {
+    numberOfKeys: 2,
+    lua: `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur or cjson.decode(cur).nodeId ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1`,
+  },
+
+  /**
+   * Purges one batch of a node's sessions. Every ref passed leaves the node's
+   * index; its session is deleted only if that node still owns it (a session
+   * re-registered elsewhere survives).
+   * KEYS[1] the node's index   KEYS[2 .. m+1] the sessions hash of each ref's user
+   * ARGV[1] nodeId   then for i = 1..m: ARGV[2i] sessionRef, ARGV[2i+1] its resource
+   * Returns how many sessions were deleted. Variadic: the caller passes m + 1 as the key count.
+   */
+  impSessionPurge: {
+    lua: `
+local removed = 0
+for i = 2, #KEYS do
+  local ref, res = ARGV[2 * (i - 1)], ARGV[2 * (i - 1) + 1]
+  local cur = redis.call('HGET', KEYS[i], res)
+  if cur and cjson.decode(cur).nodeId == ARGV[1] then
+    redis.call('HDEL', KEYS[i], res)
+    removed = removed + 1
+  end
+  redis.call('SREM', KEYS[1], ref)
+end
+return removed`,
+  },
+} satisfies Record<string, ScriptDef>;
+
+export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,297 @@
+/**
+ * SqliteStore: the embedded, durable Store for a single node with no set-up,
+ * one file `<dataDir>/imp.sqlite` (better-sqlite3). It owns the schema and its
+ * migrations (PRAGMA user_version).
+ *
+ * WAL with synchronous=FULL: a write is on disk when the call resolves, so a
+ * user added just before a crash or power loss is still there at restart.
+ * better-sqlite3 is synchronous; the async methods only keep the Store shape
+ * (and turn throws into rejections).
+ */
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { ImpError, storeUnavailable } from '../errors.js';
+import type { Logger } from '../util/log.js';
+import { copyCredentials, mergeUserFields, newUserRecord, type NowSource } from './memory.js';
+import type {
+  Credentials, OfflineMessage, OfflineStore, SessionRecord, SessionStore, Store, StoreStatus,
+  UserFields, UserPage, UserRecord, UserStore,
+} from './types.js';
+
+export const SQLITE_FILE = 'imp.sqlite';
+
+/** MIGRATIONS[i] takes the schema from user_version i to i + 1. Append only. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE users (
+     user_id TEXT PRIMARY KEY,
+     first_name TEXT, last_name TEXT, display_name TEXT, email TEXT, telephone_number TEXT,
+     im_presence_enabled INTEGER NOT NULL, home_cluster INTEGER NOT NULL,
+     created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE credentials (user_id TEXT PRIMARY KEY, scram TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE sessions (
+     user_id TEXT NOT NULL, resource TEXT NOT NULL, node_id TEXT NOT NULL,
+     priority INTEGER NOT NULL, available INTEGER NOT NULL, since INTEGER NOT NULL,
+     PRIMARY KEY (user_id, resource)
+   ) WITHOUT ROWID;
+   CREATE INDEX sessions_by_node ON sessions (node_id);
+   CREATE TABLE offline_messages (
+     user_id TEXT NOT NULL, id INTEGER NOT NULL, stanza TEXT NOT NULL, stored_at INTEGER NOT NULL,
+     PRIMARY KEY (user_id, id)
+   ) WITHOUT ROWID;
+   CREATE TABLE offline_seq (user_id TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID;`,
+];
+
+interface UserRow {
+  user_id: string; first_name: string | null; last_name: string | null; display_name: string | null;
+  email: string | null; telephone_number: string | null; im_presence_enabled: number; home_cluster: number;
+  created_at: string; updated_at: string;
+}
+interface SessionRow { user_id: string; resource: string; node_id: string; priority: number; available: number; since: number }
+interface OfflineRow { id: number; stanza: string; stored_at: number }
+
+const fromUserRow = (r: UserRow): UserRecord => ({
+  userId: r.user_id, firstName: r.first_name, lastName: r.last_name, displayName: r.display_name,
+  email: r.email, telephoneNumber: r.telephone_number, imPresenceEnabled: r.im_presence_enabled === 1,
+  homeCluster: r.home_cluster === 1, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+const toUserParams = (u: UserRecord): unknown[] => [
+  u.userId, u.firstName, u.lastName, u.displayName, u.email, u.telephoneNumber,
+  u.imPresenceEnabled ? 1 : 0, u.homeCluster ? 1 : 0, u.createdAt, u.updatedAt,
+];
+const fromSessionRow = (r: SessionRow): SessionRecord => ({
+  userId: r.user_id, resource: r.resource, nodeId: r.node_id, priority: r.priority, available: r.available === 1, since: r.since,
+});
+
+/** SQLite result codes that mean "the database cannot serve us now", not "imp has a bug". */
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL|NOMEM)/;
+
+function mapError(err: unknown): ImpError {
+  if (err instanceof ImpError) return err;
+  if (err instanceof Database.SqliteError && UNAVAILABLE_CODES.test(err.code)) return storeUnavailable(err);
+  if (err instanceof TypeError && /database connection is not open/.test(err.message)) return storeUnavailable(err);
+  return new ImpError('IMP_INTERNAL', `embedded store: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+export interface SqliteStoreOptions { dataDir: string; log?: Logger; clock?: NowSource }
+
+export class SqliteStore implements Store {
+  readonly kind = 'embedded' as const;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly offline: OfflineStore;
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly clock: NowSource;
+
+  /** Opens (creating and migrating as needed) `<dataDir>/imp.sqlite`; the folder must exist. */
+  constructor(opts: SqliteStoreOptions) {
+    this.file = path.join(opts.dataDir, SQLITE_FILE);
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    try {
+      this.db = new Database(this.file);
+    } catch (err) {
+      throw new ImpError('IMP_STORE_UNAVAILABLE', `cannot open the embedded store ${this.file}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 2000');
+      this.migrate(opts.log);
+    } catch (err) {
+      this.db.close();
+      throw err instanceof ImpError ? err : new ImpError('IMP_STORE_UNAVAILABLE', `cannot prepare the embedded store ${this.file}: ${(err as Error).message}`, { cause: err });
+    }
+    this.users = new SqliteUsers(this.db, this.clock);
+    this.sessions = new SqliteSessions(this.db);
+    this.offline = new SqliteOffline(this.db);
+  }
+
+  private migrate(log?: Logger): void {
+    const from = this.db.pragma('user_version', { simple: true }) as number;
+    if (from > MIGRATIONS.length) {
+      throw new ImpError('IMP_STORE_UNAVAILABLE',
+        `${this.file} has schema version ${from}, newer than this build understands (${MIGRATIONS.length}); refusing to touch it`);
+    }
+    for (let v = from; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+      log?.info({ file: this.file, version: v + 1 }, 'embedded store schema migrated');
+    }
+  }
+
+  async ping(): Promise<void> {
+    try { sql(this.db, 'SELECT 1').get(); } catch (err) { throw mapError(err); }
+  }
+  status(): StoreStatus { return 'up'; }
+  onStatus(_listener: (status: StoreStatus) => void): () => void { return () => {}; }
+  async close(): Promise<void> { if (this.db.open) this.db.close(); }
+}
+
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** Prepared once per database and SQL text: preparing is the costly part of a query. */
+function sql<P extends unknown[] = unknown[], R = unknown>(db: Database.Database, text: string): Database.Statement<P, R> {
+  let m = statements.get(db);
+  if (!m) statements.set(db, m = new Map());
+  let st = m.get(text);
+  if (!st) m.set(text, st = db.prepare(text));
+  return st as unknown as Database.Statement<P, R>;
+}
+
+/** Runs a synchronous database step, turning what it throws into the store's errors. */
+function guard<T>(fn: () => T): Promise<T> {
+  try { return Promise.resolve(fn()); } catch (err) { return Promise.reject(mapError(err)); }
+}
+
+class SqliteUsers implements UserStore {
+  constructor(private readonly db: Database.Database, private readonly clock: NowSource) {}
+
+  private row(userId: string): UserRow | undefined {
+    return sql<[string], UserRow>(this.db, 'SELECT * FROM users WHERE user_id = ?').get(userId);
+  }
+
+  private write(u: UserRecord, insert: boolean): void {
+    const text = insert
+      ? 'INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+      : `UPDATE users SET first_name = ?2, last_name = ?3, display_name = ?4, email = ?5, telephone_number = ?6,
+           im_presence_enabled = ?7, home_cluster = ?8, created_at = ?9, updated_at = ?10 WHERE user_id = ?1`;
+    sql(this.db, text).run(...toUserParams(u));
+  }
+
+  private writeCredentials(userId: string, c: Credentials): void {
+    sql(this.db, 'INSERT OR REPLACE INTO credentials VALUES (?, ?)').run(userId, JSON.stringify(copyCredentials(c)));
+  }
+
+  create(userId: string, fields: UserFields, credentials: Credentials): Promise<UserRecord> {
+    return guard(() => this.db.transaction(() => {
+      if (this.row(userId)) throw new ImpError('IMP_USER_EXISTS', `user ${userId} already exists`, { field: 'userId' });
+      const rec = newUserRecord(userId, fields, this.clock.now());
+      this.write(rec, true);
+      this.writeCredentials(userId, credentials);
+      return rec;
+    }).immediate());
+  }
+
+  get(userId: string): Promise<UserRecord | null> {
+    return guard(() => { const r = this.row(userId); return r ? fromUserRow(r) : null; });
+  }
+
+  update(userId: string, fields: UserFields, credentials?: Credentials): Promise<UserRecord> {
+    return guard(() => this.db.transaction(() => {
+      const r = this.row(userId);
+      if (!r) throw new ImpError('IMP_USER_NOT_FOUND', `no user ${userId}`, { field: 'userId' });
+      const next = mergeUserFields(fromUserRow(r), fields, this.clock.now());
+      this.write(next, false);
+      if (credentials) this.writeCredentials(userId, credentials);
+      return next;
+    }).immediate());
+  }
+
+  remove(userId: string): Promise<boolean> {
+    return guard(() => this.db.transaction(() => {
+      const gone = sql(this.db, 'DELETE FROM users WHERE user_id = ?').run(userId).changes > 0;
+      if (!gone) return false;
+      for (const t of ['credentials', 'offline_messages', 'offline_seq']) {
+        sql(this.db, `DELETE FROM ${t} WHERE user_id = ?`).run(userId);
+      }
+      return true;
+    }).immediate());
+  }
+
+  list(offset: number, limit: number): Promise<UserPage> {
+    return guard(() => this.db.transaction(() => {
+      const total = sql(this.db, 'SELECT count(*) FROM users').pluck().get() as number;
+      const rows = limit > 0
+        ? sql<[number, number], UserRow>(this.db, 'SELECT * FROM users ORDER BY user_id LIMIT ? OFFSET ?')
+          .all(Math.floor(limit), Math.max(0, Math.floor(offset)))
+        : [];
+      return { users: rows.map(fromUserRow), total };
+    })());
+  }
+
+  getCredentials(userId: string): Promise<Credentials | null> {
+    return guard(() => {
+      const s = sql<[string], string>(this.db, 'SELECT scram FROM credentials WHERE user_id = ?').pluck().get(userId);
+      return s === undefined ? null : JSON.parse(s) as Credentials;
+    });
+  }
+}
+
+class SqliteSessions implements SessionStore {
+  constructor(private readonly db: Database.Database) {}
+
+  private row(userId: string, resource: string): SessionRow | undefined {
+    return sql<[string, string], SessionRow>(this.db, 'SELECT * FROM sessions WHERE user_id = ? AND resource = ?').get(userId, resource);
+  }
+
+  register(rec: SessionRecord): Promise<SessionRecord | null> {
+    return guard(() => this.db.transaction(() => {
+      const old = this.row(rec.userId, rec.resource);
+      sql(this.db, 'INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?)')
+        .run(rec.userId, rec.resource, rec.nodeId, rec.priority, rec.available ? 1 : 0, rec.since);
+      return old ? fromSessionRow(old) : null;
+    }).immediate());
+  }
+
+  update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean }): Promise<void> {
+    return guard(() => {
+      sql(this.db, `UPDATE sessions SET priority = coalesce(?, priority), available = coalesce(?, available)
+                       WHERE user_id = ? AND resource = ? AND node_id = ?`)
+        .run(patch.priority ?? null, patch.available === undefined ? null : patch.available ? 1 : 0, userId, resource, nodeId);
+    });
+  }
+
+  unregister(userId: string, resource: string, nodeId: string): Promise<void> {
+    return guard(() => {
+      sql(this.db, 'DELETE FROM sessions WHERE user_id = ? AND resource = ? AND node_id = ?').run(userId, resource, nodeId);
+    });
+  }
+
+  get(userId: string, resource: string): Promise<SessionRecord | null> {
+    return guard(() => { const r = this.row(userId, resource); return r ? fromSessionRow(r) : null; });
+  }
+
+  listByUser(userId: string): Promise<SessionRecord[]> {
+    return guard(() => sql<[string], SessionRow>(this.db, 'SELECT * FROM sessions WHERE user_id = ?').all(userId).map(fromSessionRow));
+  }
+
+  listByNode(nodeId: string): Promise<SessionRecord[]> {
+    return guard(() => sql<[string], SessionRow>(this.db, 'SELECT * FROM sessions WHERE node_id = ?').all(nodeId).map(fromSessionRow));
+  }
+
+  purgeNode(nodeId: string): Promise<number> {
+    return guard(() => sql(this.db, 'DELETE FROM sessions WHERE node_id = ?').run(nodeId).changes);
+  }
+}
+
+class SqliteOffline implements OfflineStore {
+  constructor(private readonly db: Database.Database) {}
+
+  push(userId: string, stanza: string, storedAt: number, max: number): Promise<boolean> {
+    return guard(() => this.db.transaction(() => {
+      const n = sql(this.db, 'SELECT count(*) FROM offline_messages WHERE user_id = ?').pluck().get(userId) as number;
+      if (n >= max) return false;
+      const id = sql(this.db, `INSERT INTO offline_seq VALUES (?, 1)
+                                  ON CONFLICT (user_id) DO UPDATE SET last_id = last_id + 1 RETURNING last_id`)
+        .pluck().get(userId) as number;
+      sql(this.db, 'INSERT INTO offline_messages VALUES (?, ?, ?, ?)').run(userId, id, stanza, storedAt);
+      return true;
+    }).immediate());
+  }
+
+  list(userId: string): Promise<OfflineMessage[]> {
+    return guard(() => sql<[string], OfflineRow>(this.db, 'SELECT id, stanza, stored_at FROM offline_messages WHERE user_id = ? ORDER BY id')
+      .all(userId).map((r) => ({ id: r.id, stanza: r.stanza, storedAt: r.stored_at })));
+  }
+
+  ack(userId: string, upToId: number): Promise<void> {
+    return guard(() => { sql(this.db, 'DELETE FROM offline_messages WHERE user_id = ? AND id <= ?').run(userId, upToId); });
+  }
+
+  count(userId: string): Promise<number> {
+    return guard(() => sql(this.db, 'SELECT count(*) FROM offline_messages WHERE user_id = ?').pluck().get(userId) as number);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The router: every stanza a client sends goes through `route()`, and every
+ * session of every user is found through the store's session registry
+ * (RFC 6120 §10, RFC 6121 §8). Sessions held by this node are delivered to
+ * directly; sessions held by another node are reached over the bus. The
+ * decision table is docs/routing.md; keep the two in step.
+ */
+import type { Bus, BusMessage } from '../bus/types.js';
+import { isImpError } from '../errors.js';
+import type { SessionRecord, Store } from '../store/types.js';
+import type { Logger } from '../util/log.js';
+import { type Jid, bareJid } from '../util/jid.js';
+import { StanzaError, errorReply, type StreamErrorCondition } from './errors.js';
+import { handleIq } from './handlers/iq.js';
+import { routeMessage } from './handlers/message.js';
+import { routePresence } from './handlers/presence.js';
+import type { Envelope } from './stanza.js';
+
+/** What the router needs of a session held by this node. */
+export interface LocalSession {
+  readonly jid: Jid;
+  readonly fullJid: string;
+  readonly userId: string;
+  readonly resource: string;
+  priority: number;
+  available: boolean;
+  carbons: boolean;
+  readonly since: number;
+  /** Writes a serialised stanza to the client. */
+  send(xml: string): void;
+  /** Ends the session with a stream error. */
+  close(condition: StreamErrorCondition, text?: string): void;
+  /** Resolves once what was sent has left for the client (rejects when the connection is gone). */
+  flushed(): Promise<void>;
+}
+
+export interface RouterDeps {
+  domain: string;
+  nodeId: string;
+  store: Store;
+  bus: Bus;
+  log: Logger;
+  version: string;
+  offlineMax: number;
+  now(): number;
+  counters: { stanzasOut(n?: number): void };
+}
+
+export class Router {
+  readonly domain: string;
+  readonly nodeId: string;
+  private byFull = new Map<string, LocalSession>();
+  private offlineLocks = new Map<string, Promise<void>>();
+  private unsubscribeStatus: (() => void) | null = null;
+
+  constructor(readonly deps: RouterDeps) {
+    this.domain = deps.domain;
+    this.nodeId = deps.nodeId;
+  }
+
+  async start(): Promise<void> {
+    // Sessions this node held before a crash are gone: forget them.
+    await this.deps.store.sessions.purgeNode(this.nodeId);
+    await this.deps.bus.listen(this.nodeId, (msg) => this.fromBus(msg));
+    this.unsubscribeStatus = this.deps.store.onStatus((status) => {
+      if (status === 'up') this.reconcile().catch((e) => this.deps.log.warn({ err: e }, 'session re-registration failed'));
+    });
+  }
+
+  stop(): void { this.unsubscribeStatus?.(); }
+
+  get localCount(): number { return this.byFull.size; }
+
+  local(fullJid: string): LocalSession | undefined { return this.byFull.get(fullJid); }
+
+  localOfUser(userId: string): LocalSession[] {
+    const out: LocalSession[] = [];
+    for (const s of this.byFull.values()) if (s.userId === userId) out.push(s);
+    return out;
+  }
+
+  /**
+   * Binds a resource (RFC 6120 §7): the session becomes reachable. A session
+   * already bound to the same full JID, here or on another node, is closed
+   * with a `conflict` stream error (RFC 6120 §7.7.2.2, "override").
+   */
+  async bind(session: LocalSession): Promise<void> {
+    const old = this.byFull.get(session.fullJid);
+    this.byFull.set(session.fullJid, session);
+    if (old && old !== session) old.close('conflict', 'replaced by a new session that bound the same resource');
+    const prev = await this.deps.store.sessions.register(this.record(session));
+    if (prev && prev.nodeId !== this.nodeId) {
+      await this.deps.bus.send(prev.nodeId, { kind: 'close', to: session.fullJid, condition: 'conflict', text: 'replaced by a new session that bound the same resource' });
+    }
+  }
+
+  /** Forgets a session that ended; the store record goes only if it is still this session's. */
+  async unbind(session: LocalSession): Promise<void> {
+    if (this.byFull.get(session.fullJid) !== session) return;
+    this.byFull.delete(session.fullJid);
+    try {
+      await this.deps.store.sessions.unregister(session.userId, session.resource, this.nodeId);
+    } catch (e) {
+      // The store is away: reconcile() removes the record when it returns.
+      if (!isImpError(e, 'IMP_STORE_UNAVAILABLE')) throw e;
+    }
+  }
+
+  async updatePresence(session: LocalSession): Promise<void> {
+    try {
+      await this.deps.store.sessions.update(session.userId, session.resource, this.nodeId, { priority: session.priority, available: session.available });
+    } catch (e) {
+      if (!isImpError(e, 'IMP_STORE_UNAVAILABLE')) throw e;
+    }
+  }
+
+  /** The sessions of a user, on every node; this node's own when the store is away. */
+  async sessionsOf(userId: string): Promise<SessionRecord[]> {
+    try {
+      return await this.deps.store.sessions.listByUser(userId);
+    } catch (e) {
+      if (!isImpError(e, 'IMP_STORE_UNAVAILABLE')) throw e;
+      this.deps.log.warn({ userId }, 'store unavailable: routing to this node\'s sessions only');
+      return this.localOfUser(userId).map((s) => this.record(s));
+    }
+  }
+
+  /** Hands a stanza to one session wherever it is. Resolves false when that session is gone. */
+  async deliver(rec: SessionRecord, xml: string, kind: 'stanza' | 'carbon' = 'stanza'): Promise<boolean> {
+    const full = `${rec.userId}@${this.domain}/${rec.resource}`;
+    if (rec.nodeId === this.nodeId) return this.deliverLocal({ kind, to: full, xml });
+    return this.deps.bus.send(rec.nodeId, { kind, to: full, xml });
+  }
+
+  /** Sends a stanza back to the session that sent a request (replies, errors). */
+  reply(session: LocalSession, xml: string): void {
+    session.send(xml);
+    this.deps.counters.stanzasOut();
+  }
+
+  /**
+   * Routes one stanza from a client (already decoded, `from` stamped).
+   *
+   * | stanza   | to                          | handled by                                  |
+   * |----------|-----------------------------|---------------------------------------------|
+   * | iq       | none, our domain, own bare  | handleIq (server / own account)             |
+   * | iq       | another local bare JID      | handleIq (on behalf of that account)        |
+   * | iq       | local full JID              | that session, else service-unavailable      |
+   * | message  | local bare or full JID      | routeMessage (RFC 6121 §8.5, offline, carbons) |
+   * | presence | none / bare / full          | routePresence                               |
+   * | any      | another domain              | remote-server-not-found (no s2s)            |
+   */
+  async route(session: LocalSession, env: Envelope): Promise<void> {
+    const to = env.to;
+    if (to && to.domain !== this.domain) {
+      return this.replyError(session, env, new StanzaError('remote-server-not-found', `this server does not federate; ${to.domain} is not served here`));
+    }
+    switch (env.kind) {
+      case 'iq': return handleIq(this, session, env);
+      case 'message': return routeMessage(this, session, env);
+      case 'presence': return routePresence(this, session, env);
+    }
+  }
+
+  replyError(session: LocalSession, env: Envelope, err: StanzaError): void {
+    const reply = errorReply(env.el, err, this.domain);
+    if (reply) this.reply(session, reply.toString());
+  }
+
+  /**
+   * Delivers the offline messages of a user to a session that just became
+   * available (XEP-0160), acknowledging them in the store only once they
+   * left for the client, so a connection that dies midway loses nothing.
+   */
+  deliverOffline(session: LocalSession, decorate: (xml: string, storedAt: number) => string): Promise<void> {
+    const key = session.userId;
+    const prev = this.offlineLocks.get(key) ?? Promise.resolve();
+    const run = prev.then(async () => {
+      const msgs = await this.deps.store.offline.list(session.userId);
+      if (msgs.length === 0) return;
+      for (const m of msgs) session.send(decorate(m.stanza, m.storedAt));
+      this.deps.counters.stanzasOut(msgs.length);
+      await session.flushed();
+      await this.deps.store.offline.ack(session.userId, msgs[msgs.length - 1].id);
+    }).catch((e) => this.deps.log.warn({ err: e, userId: key }, 'offline delivery interrupted; messages kept for the next session'));
+    this.offlineLocks.set(key, run);
+    void run.then(() => { if (this.offlineLocks.get(key) === run) this.offlineLocks.delete(key); });
+    return run;
+  }
+
+  /** Closes every session of a user (removed or disabled by an administrator). */
+  async closeUser(userId: string, condition: StreamErrorCondition, text: string): Promise<void> {
+    for (const rec of await this.sessionsOf(userId)) {
+      const full = `${rec.userId}@${this.domain}/${rec.resource}`;
+      if (rec.nodeId === this.nodeId) this.byFull.get(full)?.close(condition, text);
+      else await this.deps.bus.send(rec.nodeId, { kind: 'close', to: full, condition, text });
+    }
+  }
+
+  private fromBus(msg: BusMessage): void {
+    if (msg.kind === 'close') {
+      this.byFull.get(msg.to)?.close(msg.condition as StreamErrorCondition, msg.text);
+      return;
+    }
+    this.deliverLocal(msg);
+  }
+
+  private deliverLocal(msg: { kind: 'stanza' | 'carbon'; to: string; xml: string }): boolean {
+    const s = this.byFull.get(msg.to);
+    if (!s) return false;
+    if (msg.kind === 'carbon' && !s.carbons) return true;
+    s.send(msg.xml);
+    this.deps.counters.stanzasOut();
+    return true;
+  }
+
+  /** After a store outage: this node's registrations are made true again. */
+  private async reconcile(): Promise<void> {
+    const stored = await this.deps.store.sessions.listByNode(this.nodeId);
+    const live = new Set(this.byFull.keys());
+    for (const rec of stored) {
+      const full = `${rec.userId}@${this.domain}/${rec.resource}`;
+      if (!live.has(full)) await this.deps.store.sessions.unregister(rec.userId, rec.resource, this.nodeId);
+    }
+    for (const s of this.byFull.values()) await this.deps.store.sessions.register(this.record(s));
+    this.deps.log.info({ sessions: this.byFull.size }, 'store back: sessions re-registered');
+  }
+
+  private record(s: LocalSession): SessionRecord {
+    return { userId: s.userId, resource: s.resource, nodeId: this.nodeId, priority: s.priority, available: s.available, since: s.since };
+  }
+
+  bare(j: Jid): string { return bareJid(j); }
+}
