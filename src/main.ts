@@ -61,7 +61,7 @@ export async function startNode(config: Config, opts: StartOptions = {}): Promis
       version: VERSION, offlineMax: config.offlineMax, allowPlaintext: config.allowPlaintext, maxAuthFailures: config.maxAuthFailures,
       maxStanzaBytes: config.maxStanzaSize, idleTimeoutMs: config.idleTimeout * 1000, pingTimeoutMs: config.pingTimeout * 1000,
       authTimeoutMs: config.authTimeout * 1000,
-    }, store, bus, tlsId.context, clock, metrics, log);
+    }, store, bus, tlsId, clock, metrics, log);
     await xmpp.start();
     cleanups.push(() => xmpp.stop());
 

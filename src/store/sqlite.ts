@@ -154,11 +154,12 @@ class SqliteUsers implements UserStore {
   }
 
   private write(u: UserRecord, insert: boolean): void {
-    const text = insert
-      ? 'INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
-      : `UPDATE users SET first_name = ?2, last_name = ?3, display_name = ?4, email = ?5, telephone_number = ?6,
-           im_presence_enabled = ?7, home_cluster = ?8, created_at = ?9, updated_at = ?10 WHERE user_id = ?1`;
-    sql(this.db, text).run(...toUserParams(u));
+    const [userId, ...rest] = toUserParams(u);
+    if (insert) sql(this.db, 'INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(userId, ...rest);
+    else {
+      sql(this.db, `UPDATE users SET first_name = ?, last_name = ?, display_name = ?, email = ?, telephone_number = ?,
+                      im_presence_enabled = ?, home_cluster = ?, created_at = ?, updated_at = ? WHERE user_id = ?`).run(...rest, userId);
+    }
   }
 
   private writeCredentials(userId: string, c: Credentials): void {

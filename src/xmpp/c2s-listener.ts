@@ -144,6 +144,9 @@ export interface ListenerOptions {
   /** XEP-0368: TLS from the first byte. */
   directTls: boolean;
   context: tls.SecureContext;
+  /** PEM certificate and key (tls.Server builds its own context from them). */
+  cert: string;
+  key: string;
   onConnection(conn: XmppConnection): void;
 }
 
@@ -158,7 +161,7 @@ export class C2SListener {
       opts.onConnection(new SocketConnection(sock, opts.context));
     };
     this.server = opts.directTls
-      ? tls.createServer({ secureContext: opts.context, ALPNProtocols: ['xmpp-client'] }, accept)
+      ? tls.createServer({ cert: opts.cert, key: opts.key, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'] }, accept)
       : net.createServer(accept);
     // A failed handshake on the direct-TLS port is the client's problem, not the server's.
     this.server.on('tlsClientError', (_err, sock) => sock.destroy());

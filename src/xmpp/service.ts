@@ -3,9 +3,9 @@
  * per connection, and the router they share.
  */
 import { randomBytes } from 'node:crypto';
-import type tls from 'node:tls';
 import type { Bus } from '../bus/types.js';
 import type { Store } from '../store/types.js';
+import type { TlsIdentity } from '../tls.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { Metrics } from '../util/metrics.js';
@@ -35,7 +35,7 @@ export class XmppService {
     private readonly opts: XmppServiceOptions,
     private readonly store: Store,
     bus: Bus,
-    context: tls.SecureContext,
+    tlsId: TlsIdentity,
     private readonly clock: Clock,
     metrics: Metrics,
     private readonly log: Logger,
@@ -51,8 +51,8 @@ export class XmppService {
     metrics.gauge('imp_xmpp_sessions', 'bound XMPP sessions on this node', () => this.router.localCount);
     metrics.gauge('imp_xmpp_connections', 'open XMPP connections on this node', () => this.sessions.size);
     const accept = (conn: XmppConnection): void => this.accept(conn);
-    this.plain = new C2SListener({ host: opts.host, port: opts.port, directTls: false, context, onConnection: accept });
-    this.direct = new C2SListener({ host: opts.host, port: opts.tlsPort, directTls: true, context, onConnection: accept });
+    this.plain = new C2SListener({ host: opts.host, port: opts.port, directTls: false, context: tlsId.context, cert: tlsId.cert, key: tlsId.key, onConnection: accept });
+    this.direct = new C2SListener({ host: opts.host, port: opts.tlsPort, directTls: true, context: tlsId.context, cert: tlsId.cert, key: tlsId.key, onConnection: accept });
   }
 
   private accept(conn: XmppConnection): void {

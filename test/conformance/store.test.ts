@@ -85,7 +85,7 @@ describe('embedded store specifics', function () {
     }
   });
 
-  it('opens in WAL mode with synchronous=FULL at schema version 1', async function () {
+  it('opens in WAL mode at schema version 1', async function () {
     const st = new SqliteStore({ dataDir: dir });
     await st.close();
     const db = new Database(path.join(dir, 'imp.sqlite'));
@@ -129,7 +129,19 @@ describe('redis store specifics', function () {
     assert.deepEqual(await keysUnder(admin, prefix), []);
   });
 
-  it('stores survive the script cache being flushed (EVALSHA falls back to EVAL)', async function () {
+  it('moving a session between nodes leaves nothing in the old node index', async function () {
+    const keys = new RedisKeys(prefix);
+    await store.sessions.register(session('a', 'r', 'n1'));
+    await store.sessions.register(session('a', 'r', 'n2'));
+    assert.equal(await admin.exists(keys.nodeSessions('n1')), 0);
+    assert.equal(await admin.scard(keys.nodeSessions('n2')), 1);
+    await store.sessions.unregister('a', 'r', 'n1');
+    assert.equal(await admin.scard(keys.nodeSessions('n2')), 1, 'a non-owner unregister leaves the index alone');
+    await store.sessions.unregister('a', 'r', 'n2');
+    assert.deepEqual(await keysUnder(admin, prefix), []);
+  });
+
+  it('survives the script cache being flushed (EVALSHA falls back to EVAL)', async function () {
     await store.users.create('a', {}, creds('a'));
     await admin.script('FLUSH');
     await store.users.create('b', {}, creds('b'));
@@ -137,7 +149,7 @@ describe('redis store specifics', function () {
     assert.equal((await store.users.list(0, 10)).total, 2);
   });
 
-  it('stores skip node-index entries they cannot read', async function () {
+  it('skips node-index entries it cannot read', async function () {
     await store.sessions.register(session('a', 'r', 'n1'));
     await admin.sadd(new RedisKeys(prefix).nodeSessions('n1'), 'not json');
     assert.equal((await store.sessions.listByNode('n1')).length, 1);

@@ -1,7 +1,7 @@
 /**
  * XMPP stream push parser: bytes in, stream events out, no I/O.
  *
- * Implements RFC 6120 §4.1-§4.3 and §4.8 (the stream is one XML document:
+ * Implements RFC 6120 §4.1-§4.4 and §4.8 (the stream is one XML document:
  * the <stream:stream> header in 'http://etherx.jabber.org/streams', then
  * first-level elements, then </stream:stream>), §4.9.3 (which stream error
  * each refusal maps to) and §11 (restricted XML, via xml-tokenizer.ts), with
@@ -35,7 +35,7 @@ export interface StreamParserOptions {
   maxDepth?: number;
 }
 
-export const STREAMS_NS = 'http://etherx.jabber.org/streams';
+const STREAMS_NS = 'http://etherx.jabber.org/streams';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 /** The header is only a handful of attributes; anything longer is an attack, not a client. */
@@ -265,6 +265,7 @@ class StreamBuilder implements TokenSink {
   }
 
   private closeScope(mark: number): void {
+    if (this.prefixes.length === mark) return;
     this.prefixes.length = mark;
     this.uris.length = mark;
   }

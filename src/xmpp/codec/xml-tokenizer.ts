@@ -90,6 +90,15 @@ const ENT_DEC = 3;
 const ENT_X = 4;
 const ENT_HEX = 5;
 
+/**
+ * Element and attribute names come from a small vocabulary (message, body, to,
+ * xmlns, ...); sharing one string per name across all connections saves an
+ * allocation and a native decode per name. Bounded, so hostile names only evict.
+ */
+const INTERN_SLOTS = 1024;
+const INTERN_MAX_LEN = 32;
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+
 const SCRATCH_IDLE = 256;
 const SCRATCH_KEEP = 16384;
 
@@ -573,6 +582,19 @@ export class XmlTokenizer<C extends string = never> {
   }
 
   private takeName(chunk: Buffer, from: number, to: number): string {
+    const len = to - from;
+    if (this.used === 0 && !this.nonAscii && len <= INTERN_MAX_LEN) {
+      let h = len;
+      for (let k = from; k < to; k++) h = (h * 31 + chunk[k]) | 0;
+      const slot = h & (INTERN_SLOTS - 1);
+      const hit = interned[slot];
+      if (hit !== undefined && hit.length === len) {
+        let k = 0;
+        while (k < len && hit.charCodeAt(k) === chunk[from + k]) k++;
+        if (k === len) return hit;
+      }
+      return (interned[slot] = chunk.toString('latin1', from, to));
+    }
     const name = this.take(chunk, from, to);
     if (this.nonAscii && !NAME_RE.test(name)) this.fail('not-well-formed', `'${name}' is not an XML name (XML 1.0 §2.3)`);
     return name;
