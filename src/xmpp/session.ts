@@ -115,7 +115,8 @@ export class C2SSession implements LocalSession {
     const r = step(this.state, { kind: 'header' }, this.opts);
     if (!r.ok) return this.fail(new StreamError(r.condition, r.text));
     if ((attrs.xmlns ?? '') !== NS.client) return this.fail(new StreamError('invalid-namespace', `the stream's default namespace must be jabber:client, not ${attrs.xmlns ?? '(none)'}`));
-    if (attrs['xmlns:stream'] !== NS_STREAMS) return this.fail(new StreamError('invalid-namespace', 'the stream prefix must be bound to http://etherx.jabber.org/streams'));
+    // RFC 6120 §4.8.5: the stream element carries the "stream" prefix; an unprefixed one is refused.
+    if (attrs['xmlns:stream'] !== NS_STREAMS) return this.fail(new StreamError('bad-namespace-prefix', 'the stream element must use the "stream" prefix bound to http://etherx.jabber.org/streams'));
     const version = attrs.version ?? '0.9';
     if (!/^1\.\d+$/.test(version)) return this.fail(new StreamError('unsupported-version', `this server speaks XMPP 1.0 streams; version ${version} is not supported`));
     if (attrs.to !== undefined && attrs.to.toLowerCase().replace(/\.$/, '') !== this.opts.domain) {
