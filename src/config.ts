@@ -115,7 +115,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
   try {
     parsed = parseArgs({ args: argv, options: flagSpec, strict: true, allowPositionals: true });
   } catch (e) {
-    throw configError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+    const message = (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '');
+    const flag = /'--([a-z-]+)/.exec(message)?.[1];
+    throw configError(message, flag);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const configFile = (values.config as string | undefined) ?? env.IMP_CONFIG;
