@@ -93,7 +93,14 @@ export async function createAdminServer(deps: AdminDeps): Promise<FastifyInstanc
   // Only JSON bodies: text/plain would otherwise reach handlers as a string.
   app.removeContentTypeParser('text/plain');
   // PATCH has merge-patch semantics (omitted keeps, null clears), so accept its media type too.
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, json);
+  // A DELETE or GET sent with a JSON content type and no body (as curl -H often does) is not an error.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' && (req.method === 'DELETE' || req.method === 'GET')) { done(null, undefined); return; }
+    json(req, body as string, done);
+  });
 
   app.addHook('onRequest', async (req) => {
     if (req.is404 || PUBLIC_ROUTES.has(req.routeOptions.url ?? '')) return;
