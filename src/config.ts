@@ -39,7 +39,7 @@ const OPTIONS = {
   'idle-timeout': { schema: positive, def: 300, help: 'seconds of silence before the server pings a client' },
   'ping-timeout': { schema: positive, def: 30, help: 'seconds a client has to answer the server\'s ping' },
   'auth-timeout': { schema: positive, def: 60, help: 'seconds a connection may take to authenticate' },
-  'max-auth-failures': { schema: positive, def: 3, help: 'failed SASL attempts before the connection is closed' },
+  'max-auth-failures': { schema: positive, def: 5, help: 'failed SASL attempts before the connection is closed' },
   'offline-max': { schema: positive, def: 500, help: 'offline messages kept per user' },
 } as const;
 

@@ -108,12 +108,17 @@ class SocketConnection implements XmppConnection {
     const s = this.sock;
     if (!(s instanceof tls.TLSSocket) || !s.encrypted) return { types: [], data: () => null };
     const types: ChannelBindingType[] = ['tls-server-end-point'];
-    // RFC 9266: tls-exporter is defined for TLS 1.3 (and 1.2 with extended master secret).
+    // RFC 9266: tls-exporter for TLS 1.3; tls-unique (RFC 5929 §3) only below 1.3, where it is defined.
     if (s.getProtocol() === 'TLSv1.3') types.unshift('tls-exporter');
+    else types.push('tls-unique');
     return {
       types,
       data: (type) => {
         if (type === 'tls-exporter' && types.includes('tls-exporter')) return s.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
+        if (type === 'tls-unique' && types.includes('tls-unique')) {
+          // The first Finished message of the handshake: the client's, unless the session was resumed.
+          return (s.isSessionReused() ? s.getFinished() : s.getPeerFinished()) ?? null;
+        }
         if (type === 'tls-server-end-point') {
           // RFC 5929 §4.1: the hash of our certificate, SHA-256 unless it is signed with a stronger one.
           const cert = s.getCertificate();
