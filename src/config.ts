@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ImpError } from './errors.js';
+import { prepDomain } from './util/jid.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((s) => ['true', '1', 'yes'].includes(s))]);
@@ -19,7 +20,10 @@ const positive = z.coerce.number().int().positive();
 
 /** The options: flag name → schema, default and help. One table for flags, env and file. */
 const OPTIONS = {
-  'domain': { schema: z.string().min(1).max(1023), def: 'localhost', help: 'the XMPP domain this node serves' },
+  'domain': { schema: z.string().transform((s, ctx) => {
+    // The domain is compared with prepared JIDs everywhere: prepare it once here (RFC 7622 §3.2).
+    try { return prepDomain(s); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+  }), def: 'localhost', help: 'the XMPP domain this node serves' },
   'xmpp-host': { schema: z.string().min(1), def: '0.0.0.0', help: 'address the XMPP listeners bind to' },
   'xmpp-port': { schema: port, def: 5222, help: 'XMPP client port (STARTTLS)' },
   'xmpps-port': { schema: port, def: 5223, help: 'XMPP direct-TLS port (XEP-0368)' },

@@ -62,8 +62,8 @@ export async function startNode(config: Config, opts: StartOptions = {}): Promis
       maxStanzaBytes: config.maxStanzaSize, idleTimeoutMs: config.idleTimeout * 1000, pingTimeoutMs: config.pingTimeout * 1000,
       authTimeoutMs: config.authTimeout * 1000,
     }, store, bus, tlsId, clock, metrics, log);
-    await xmpp.start();
     cleanups.push(() => xmpp.stop());
+    await xmpp.start();
 
     const admin = await createAdminServer({
       store, metrics, token: adminToken, log,

@@ -5,14 +5,16 @@
  * the home-cluster flag may sign in (SPEC §2); that is checked only after the
  * password proved right, so a failure never tells whether an account exists.
  */
+import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isImpError } from '../errors.js';
-import type { ScramHash, Store } from '../store/types.js';
+import type { ScramCredential, ScramHash, Store } from '../store/types.js';
 import { JidError, prepLocalpart } from '../util/jid.js';
 import { parsePlain } from './sasl/plain.js';
 import {
-  scramParseClientFirst, scramServerFinal, scramServerFirst, verifyPlainPassword,
+  deriveCredential, scramParseClientFirst, scramServerFinal, scramServerFirst,
   type ChannelBindingInfo, type ScramServerState,
 } from './sasl/scram.js';
+import { saslprep } from './sasl/saslprep.js';
 import type { SaslCondition, SaslFailure } from './sasl/types.js';
 
 export type SaslStep =
@@ -60,6 +62,8 @@ export class SaslNegotiation {
       return failure('invalid-mechanism', `mechanism ${JSON.stringify(mechanism)} is not offered on this connection`);
     }
     this.mech = mechanism === 'PLAIN' ? { name: 'PLAIN' } : SCRAM.find((m) => m.name === mechanism) ?? null;
+    // A new <auth/> starts afresh, whatever an aborted or failed exchange left behind.
+    this.scram = null;
     // Both PLAIN and SCRAM start with the client; without an initial response ask for it (RFC 6120 §6.4.2).
     if (initial === null) return { kind: 'challenge', data: Buffer.alloc(0) };
     return this.respond(initial);
@@ -86,7 +90,9 @@ export class SaslNegotiation {
       return failure('invalid-authzid', 'signing in on behalf of another identity is not permitted');
     }
     const creds = await this.deps.store.users.getCredentials(userId);
-    if (!creds || !verifyPlainPassword(p.password, creds['SHA-256'], 'SHA-256')) return failure('not-authorized', 'wrong user name or password');
+    // An unknown user costs the same key derivation as a known one, so timing does not tell them apart.
+    const ok = await verifyPlainPasswordAsync(p.password, creds ? creds['SHA-256'] : dummyCredential(), 'SHA-256');
+    if (!creds || !ok) return failure('not-authorized', 'wrong user name or password');
     return this.admit(userId, null);
   }
 
@@ -134,3 +140,30 @@ export class SaslNegotiation {
     return bare === userId || bare === `${userId}@${this.deps.domain}`;
   }
 }
+
+let dummy: ScramCredential | null = null;
+function dummyCredential(): ScramCredential {
+  dummy ??= deriveCredential(randomBytes(16).toString('hex'), 'SHA-256');
+  return dummy;
+}
+
+const PBKDF2_DIGEST: Record<ScramHash, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256' };
+
+/**
+ * PLAIN against stored SCRAM keys (RFC 5802 §3): derive SaltedPassword with
+ * the stored salt and count, then compare StoredKey. The derivation runs on
+ * libuv's thread pool, so a burst of sign-ins does not stall every session.
+ */
+async function verifyPlainPasswordAsync(password: string, cred: ScramCredential, hash: ScramHash): Promise<boolean> {
+  let prepared: string;
+  try { prepared = saslprep(password, { allowUnassigned: true }); } catch { return false; }
+  const digest = PBKDF2_DIGEST[hash];
+  const salted = await new Promise<Buffer>((resolve, reject) => {
+    pbkdf2(Buffer.from(prepared, 'utf8'), Buffer.from(cred.salt, 'base64'), cred.iterations, hash === 'SHA-1' ? 20 : 32, digest, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+  const clientKey = createHmac(digest, salted).update('Client Key').digest();
+  const storedKey = createHash(digest).update(clientKey).digest();
+  const expected = Buffer.from(cred.storedKey, 'base64');
+  return expected.length === storedKey.length && timingSafeEqual(expected, storedKey);
+}
+

@@ -41,6 +41,9 @@ class SocketConnection implements XmppConnection {
   private closeCbs: Array<(hadError: boolean) => void> = [];
   private corked = false;
   private closed = false;
+  private onSockData = (chunk: Buffer): void => this.dataCb(chunk);
+  private onSockError = (): void => { /* 'close' follows; nothing to add */ };
+  private onSockClose = (hadError: boolean): void => this.fireClose(hadError);
 
   constructor(sock: net.Socket | tls.TLSSocket, private readonly context: tls.SecureContext) {
     this.sock = sock;
@@ -52,9 +55,9 @@ class SocketConnection implements XmppConnection {
 
   private attach(sock: net.Socket): void {
     sock.setNoDelay(true);
-    sock.on('data', (chunk: Buffer) => this.dataCb(chunk));
-    sock.on('error', () => { /* 'close' follows; nothing to add */ });
-    sock.on('close', (hadError: boolean) => this.fireClose(hadError));
+    sock.on('data', this.onSockData);
+    sock.on('error', this.onSockError);
+    sock.on('close', this.onSockClose);
   }
 
   private fireClose(hadError: boolean): void {
@@ -89,11 +92,12 @@ class SocketConnection implements XmppConnection {
     // From here on the raw bytes belong to TLS, not to the XML parser: stop
     // reading them (TLSSocket picks up anything already buffered), let
     // <proceed/> reach the client, then wrap.
-    raw.removeAllListeners('data');
+    raw.off('data', this.onSockData);
     raw.pause();
     await this.flushed();
-    raw.removeAllListeners('close');
-    raw.removeAllListeners('error');
+    // Only our own listeners: the listener's bookkeeping stays attached to the raw socket.
+    raw.off('close', this.onSockClose);
+    raw.off('error', this.onSockError);
     await new Promise<void>((resolve, reject) => {
       const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.context });
       this.sock = secure;
@@ -160,14 +164,15 @@ export class C2SListener {
   private sockets = new Set<net.Socket>();
 
   constructor(private readonly opts: ListenerOptions) {
-    const accept = (sock: net.Socket): void => {
+    const accept = (sock: net.Socket): void => opts.onConnection(new SocketConnection(sock, opts.context));
+    this.server = opts.directTls
+      ? tls.createServer({ cert: opts.cert, key: opts.key, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'], handshakeTimeout: 30000 }, accept)
+      : net.createServer(accept);
+    // Track raw sockets from the first byte, so that close() also ends connections still in a TLS handshake.
+    this.server.on('connection', (sock: net.Socket) => {
       this.sockets.add(sock);
       sock.once('close', () => this.sockets.delete(sock));
-      opts.onConnection(new SocketConnection(sock, opts.context));
-    };
-    this.server = opts.directTls
-      ? tls.createServer({ cert: opts.cert, key: opts.key, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'] }, accept)
-      : net.createServer(accept);
+    });
     // A failed handshake on the direct-TLS port is the client's problem, not the server's.
     this.server.on('tlsClientError', (_err, sock) => sock.destroy());
   }
@@ -184,7 +189,11 @@ export class C2SListener {
 
   get listening(): boolean { return this.server.listening; }
 
+  /** Open raw sockets (for tests of the listener's bookkeeping). */
+  get openSockets(): number { return this.sockets.size; }
+
   close(): Promise<void> {
+    if (!this.server.listening) { for (const s of this.sockets) s.destroy(); return Promise.resolve(); }
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       for (const s of this.sockets) s.destroy();

@@ -25,6 +25,10 @@ export interface LocalSession {
   priority: number;
   available: boolean;
   carbons: boolean;
+  /** Set when another session bound the same full JID: this one is on its way out. */
+  replaced: boolean;
+  /** Whether this session's offline messages were handed out (XEP-0160). */
+  offlineFlushed: boolean;
   readonly since: number;
   /** Writes a serialised stanza to the client. */
   send(xml: string): void;
@@ -71,6 +75,12 @@ export class Router {
 
   get localCount(): number { return this.byFull.size; }
 
+  /** Removes every registration of this node (clean shutdown: other nodes must not route here any more). */
+  async purgeOwn(): Promise<void> {
+    this.byFull.clear();
+    await this.deps.store.sessions.purgeNode(this.nodeId);
+  }
+
   local(fullJid: string): LocalSession | undefined { return this.byFull.get(fullJid); }
 
   localOfUser(userId: string): LocalSession[] {
@@ -87,17 +97,34 @@ export class Router {
   async bind(session: LocalSession): Promise<void> {
     const old = this.byFull.get(session.fullJid);
     this.byFull.set(session.fullJid, session);
-    if (old && old !== session) old.close('conflict', 'replaced by a new session that bound the same resource');
+    if (old && old !== session) {
+      // The old session must not see what is meant for its replacement (e.g. its own unavailable presence).
+      old.replaced = true;
+      old.close('conflict', 'replaced by a new session that bound the same resource');
+    }
     const prev = await this.deps.store.sessions.register(this.record(session));
     if (prev && prev.nodeId !== this.nodeId) {
       await this.deps.bus.send(prev.nodeId, { kind: 'close', to: session.fullJid, condition: 'conflict', text: 'replaced by a new session that bound the same resource' });
     }
   }
 
-  /** Forgets a session that ended; the store record goes only if it is still this session's. */
+  /**
+   * Takes an ending session out of the local table at once, so nothing more
+   * is handed to it (a stanza for it is then routed as to an absent
+   * resource: offline storage or an error, never silently dropped).
+   */
+  detach(session: LocalSession): void {
+    if (this.byFull.get(session.fullJid) === session) this.byFull.delete(session.fullJid);
+  }
+
+  /**
+   * Forgets a session that ended. The store record goes only if no newer
+   * session on this node has bound the same full JID meanwhile (its record
+   * has the same key and node).
+   */
   async unbind(session: LocalSession): Promise<void> {
-    if (this.byFull.get(session.fullJid) !== session) return;
-    this.byFull.delete(session.fullJid);
+    this.detach(session);
+    if (this.byFull.has(session.fullJid)) return;
     try {
       await this.deps.store.sessions.unregister(session.userId, session.resource, this.nodeId);
     } catch (e) {

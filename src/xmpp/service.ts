@@ -65,16 +65,28 @@ export class XmppService {
 
   async start(): Promise<void> {
     await this.router.start();
-    this.ports.xmpp = await this.plain.listen();
-    this.ports.xmpps = await this.direct.listen();
+    try {
+      this.ports.xmpp = await this.plain.listen();
+      this.ports.xmpps = await this.direct.listen();
+    } catch (e) {
+      await Promise.all([this.plain.close(), this.direct.close()]);
+      this.router.stop();
+      throw e;
+    }
   }
 
   get listening(): boolean { return this.plain.listening && this.direct.listening; }
 
+  /** Raw sockets the listeners still track (bookkeeping check in tests). */
+  get openSockets(): number { return this.plain.openSockets + this.direct.openSockets; }
+
   /** Ends every session with system-shutdown and stops listening. */
   async stop(): Promise<void> {
-    for (const s of this.sessions) s.close('system-shutdown', 'the server is shutting down');
-    this.router.stop();
+    const ending = [...this.sessions].map((s) => { s.close('system-shutdown', 'the server is shutting down'); return s.ended(); });
     await Promise.all([this.plain.close(), this.direct.close()]);
+    await Promise.allSettled(ending);
+    // Whatever could not be unregistered one by one goes now: other nodes must not route here.
+    await this.router.purgeOwn().catch((e) => this.log.warn({ err: e }, 'sessions of this node not purged at shutdown'));
+    this.router.stop();
   }
 }

@@ -52,6 +52,9 @@ export class C2SSession implements LocalSession {
   priority = 0;
   available = false;
   carbons = false;
+  replaced = false;
+  /** XEP-0160: offline messages go out once, at the first available presence with priority >= 0. */
+  offlineFlushed = false;
   since = 0;
 
   constructor(
@@ -197,7 +200,7 @@ export class C2SSession implements LocalSession {
       return;
     }
     this.state = this.advance({ kind: 'tls-established' });
-    this.parser.reset();
+    this.restart();
   }
 
   private async saslResult(r: SaslStep): Promise<void> {
@@ -220,7 +223,13 @@ export class C2SSession implements LocalSession {
     this.userIdValue = r.userId;
     this.log = this.log.child({ user: r.userId });
     this.conn.write(`<success xmlns='${NS.sasl}'>${r.data ? r.data.toString('base64') : ''}</success>`);
+    this.restart();
+  }
+
+  /** A stream restart (RFC 6120 §5.4.3.3, §6.4.6): a new stream, a new header owed. */
+  private restart(): void {
     this.parser.reset();
+    this.headerSent = false;
   }
 
   private async bindOrSession(el: Element): Promise<void> {
@@ -231,9 +240,10 @@ export class C2SSession implements LocalSession {
       this.conn.write(iqResult({ id: el.attrs.id, el }).toString());
       return;
     }
-    // RFC 6120 §7.1: nothing but binding is served before a resource is bound.
+    // RFC 6120 §7.1: nothing but binding is served before a resource is bound; only requests get an answer.
+    if (el.name !== 'iq' || (el.attrs.type !== 'get' && el.attrs.type !== 'set')) return;
     const reply = errorReply(el, new StanzaError('not-authorized', 'bind a resource first (RFC 6120 §7)'), this.opts.domain);
-    if (reply && el.name === 'iq') this.conn.write(reply.toString());
+    if (reply) this.conn.write(reply.toString());
   }
 
   private async bind(el: Element, payload: Element): Promise<void> {
@@ -323,6 +333,7 @@ export class C2SSession implements LocalSession {
   private shutdown(): void {
     this.closing = true;
     this.cancelTimers();
+    if (this.jidValue) this.router.detach(this);
     this.conn.end();
     void this.leave();
   }
@@ -330,8 +341,12 @@ export class C2SSession implements LocalSession {
   private onClosed(): void {
     this.closing = true;
     this.cancelTimers();
+    if (this.jidValue) this.router.detach(this);
     void this.leave();
   }
+
+  /** Resolves once the session has ended and is unregistered. */
+  ended(): Promise<void> { return this.leaving ?? Promise.resolve(); }
 
   private leaving: Promise<void> | null = null;
   private leave(): Promise<void> {

@@ -33,6 +33,10 @@ describe('configuration', () => {
     assert.equal(config.allowPlaintext, true);
   });
 
+  it('prepares the domain as JIDs are prepared', () => {
+    assert.equal(loadConfig(['--domain', 'Example.COM.'], {}).config.domain, 'example.com');
+  });
+
   it('reads JSON files and picks the redis store with a URL', () => {
     const file = path.join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ 'redis-url': 'redis://127.0.0.1:6379', nodeId: 'n-2' }));
@@ -49,6 +53,7 @@ describe('configuration', () => {
       [['--store', 'redis'], {}, 'redis-url', /--store redis needs --redis-url/],
       [['--tls-key', 'k.pem'], {}, 'tls-cert', /go together/],
       [['--node-id', 'has space'], {}, 'node-id', /--node-id/],
+      [['--domain', 'a b/c@d'], {}, 'domain', /--domain/],
       [[], { IMP_LOG_LEVEL: 'loud' }, 'log-level', /IMP_LOG_LEVEL/],
       [['--config', '/nonexistent/imp.yaml'], {}, 'config', /cannot read config file/],
     ];

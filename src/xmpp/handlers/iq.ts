@@ -69,8 +69,9 @@ const ACCOUNT_NS = knownNamespaces(ACCOUNT_IQ);
 
 export async function handleIq(router: Router, session: LocalSession, iq: IqEnvelope): Promise<void> {
   const to = iq.to;
-  const toServer = !to || (to.local === '' && to.resource === '');
-  const toOwnAccount = !!to && to.local === session.userId && to.resource === '';
+  // RFC 6120 §10.3.3: an iq without 'to' is processed on behalf of the sender's account.
+  const toServer = !!to && to.local === '';
+  const toOwnAccount = !to || (to.local === session.userId && to.resource === '');
 
   if (iq.type === 'result' || iq.type === 'error') {
     // Answers to the server (e.g. to its pings) end here; answers to a client go to that client.

@@ -23,8 +23,9 @@ const NS_FORWARD = 'urn:xmpp:forward:0';
 const NS_HINTS = 'urn:xmpp:hints';
 
 export async function routeMessage(router: Router, session: LocalSession, msg: MessageEnvelope): Promise<void> {
-  const to = msg.to;
-  if (!to || to.local === '') {
+  // RFC 6120 §10.3.1: a message without 'to' is addressed to the sender's own bare JID.
+  const to = msg.to ?? { local: session.userId, domain: router.domain, resource: '' };
+  if (to.local === '') {
     // Messages to the server itself: nothing here consumes them (RFC 6121 §8.5.1 lets us ignore them).
     if (msg.type !== 'error' && msg.type !== 'groupchat' && msg.type !== 'headline') {
       router.replyError(session, msg, new StanzaError('service-unavailable', 'the server does not accept messages'));

@@ -13,6 +13,8 @@ import { StanzaError } from '../errors.js';
 
 type PresenceEnvelope = Extract<Envelope, { kind: 'presence' }>;
 
+const MAX_DIRECTED = 1000;
+
 /** The sessions that received directed presence from a session (RFC 6121 §4.6.3). */
 const directed = new WeakMap<LocalSession, Set<string>>();
 
@@ -32,37 +34,54 @@ async function selfAvailable(router: Router, session: LocalSession, p: PresenceE
   const prioText = p.el.getChildText('priority');
   let priority = 0;
   if (prioText !== null) {
-    priority = Number(prioText.trim());
+    const t = prioText.trim();
+    priority = /^[+-]?\d{1,4}$/.test(t) ? Number(t) : NaN;
     // RFC 6121 §4.7.2.3: an integer from -128 to +127.
     if (!Number.isInteger(priority) || priority < -128 || priority > 127) {
       return router.replyError(session, p, new StanzaError('bad-request', 'priority must be an integer from -128 to 127'));
     }
   }
-  const initial = !session.available;
   session.available = true;
   session.priority = priority;
   await router.updatePresence(session);
-  await broadcastToOwnResources(router, session, p.el.toString());
-  if (initial && priority >= 0) void router.deliverOffline(session, withDelay(router.domain));
+  await broadcastToOwnResources(router, session, p.el.toString(), true);
+  if (priority >= 0 && !session.offlineFlushed) {
+    session.offlineFlushed = true;
+    void router.deliverOffline(session, withDelay(router.domain));
+  }
 }
 
 /** Marks a session unavailable and tells those who saw it available. Also used when a session ends. */
 export async function selfUnavailable(router: Router, session: LocalSession, xml?: string): Promise<void> {
   if (!session.available) return;
   session.available = false;
+  // A replaced session's resource lives on in its successor: its registration and its
+  // contacts' view are the successor's now. Only those it sent directed presence to hear it leave.
+  if (session.replaced) return sendDirectedUnavailable(router, session, xml);
   const stanza = xml ?? new Element('presence', { xmlns: 'jabber:client', from: session.fullJid, type: 'unavailable' }).toString();
   await router.updatePresence(session);
-  await broadcastToOwnResources(router, session, stanza);
+  await broadcastToOwnResources(router, session, stanza, false);
+  await sendDirectedUnavailable(router, session, stanza);
+}
+
+async function sendDirectedUnavailable(router: Router, session: LocalSession, xml?: string): Promise<void> {
+  const stanza = xml ?? new Element('presence', { xmlns: 'jabber:client', from: session.fullJid, type: 'unavailable' }).toString();
   const seen = directed.get(session);
   if (seen) {
     directed.delete(session);
-    for (const full of seen) await sendToFullOrBare(router, full, stanza.replace(/^<presence /, `<presence to="${full}" `));
+    for (const full of seen) {
+      const el = parse(stanza) as Element;
+      el.attrs.to = full;
+      await sendToFullOrBare(router, full, el.toString());
+    }
   }
 }
 
-async function broadcastToOwnResources(router: Router, session: LocalSession, xml: string): Promise<void> {
+/** RFC 6121 §4.2.2, §4.5.2: a resource's presence goes to the user's available resources (itself too when it comes online). */
+async function broadcastToOwnResources(router: Router, session: LocalSession, xml: string, includeSelf: boolean): Promise<void> {
   for (const rec of await router.sessionsOf(session.userId)) {
-    if (rec.available || rec.resource === session.resource) await router.deliver(rec, xml);
+    const self = rec.resource === session.resource;
+    if (self ? includeSelf && !session.replaced : rec.available) await router.deliver(rec, xml);
   }
 }
 
@@ -73,7 +92,8 @@ async function directedPresence(router: Router, session: LocalSession, p: Presen
   let seen = directed.get(session);
   if (p.type === 'available') {
     if (!seen) directed.set(session, (seen = new Set()));
-    seen.add(full);
+    // Bounded: a client cannot make the server remember without limit.
+    if (seen.size < MAX_DIRECTED) seen.add(full);
   } else {
     seen?.delete(full);
   }
