@@ -45,6 +45,8 @@ const OPTIONS = {
   'auth-timeout': { schema: positive, def: 60, help: 'seconds a connection may take to authenticate' },
   'max-auth-failures': { schema: positive, def: 5, help: 'failed SASL attempts before the connection is closed' },
   'offline-max': { schema: positive, def: 500, help: 'offline messages kept per user' },
+  'max-contacts': { schema: positive, def: 200, help: 'largest contact list (roster) a user may have' },
+  'max-watchers': { schema: positive, def: 200, help: 'most watchers (subscribers to their presence) a user may have' },
 } as const;
 
 type Options = typeof OPTIONS;
@@ -73,6 +75,8 @@ export interface Config {
   authTimeout: number;
   maxAuthFailures: number;
   offlineMax: number;
+  maxContacts: number;
+  maxWatchers: number;
 }
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -58,7 +58,7 @@ export async function startNode(config: Config, opts: StartOptions = {}): Promis
     store.onStatus((s) => (s === 'down' ? log.error('store unreachable: sign-ins fail until it returns') : log.info('store reachable again')));
     const xmpp = new XmppService({
       domain: config.domain, host: config.xmppHost, port: config.xmppPort, tlsPort: config.xmppsPort, nodeId: config.nodeId,
-      version: VERSION, offlineMax: config.offlineMax, allowPlaintext: config.allowPlaintext, maxAuthFailures: config.maxAuthFailures,
+      version: VERSION, offlineMax: config.offlineMax, maxContacts: config.maxContacts, maxWatchers: config.maxWatchers, allowPlaintext: config.allowPlaintext, maxAuthFailures: config.maxAuthFailures,
       maxStanzaBytes: config.maxStanzaSize, idleTimeoutMs: config.idleTimeout * 1000, pingTimeoutMs: config.pingTimeout * 1000,
       authTimeoutMs: config.authTimeout * 1000,
     }, store, bus, tlsId, clock, metrics, log);

@@ -10,10 +10,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ERROR_CODES, ImpError, isImpError } from '../errors.js';
+import type { PresenceTuple } from '../presence-engine/index.js';
 import type { Store, UserRecord } from '../store/types.js';
 import type { Logger } from '../util/log.js';
 import type { Metrics } from '../util/metrics.js';
 import { openApiDocument } from './openapi.js';
+import { registerPresenceRoute } from './presence-route.js';
 import { createUser, getUser, listUsers, prepUserId, removeUser, updateUser } from './users-service.js';
 
 export interface AdminDeps {
@@ -25,6 +27,10 @@ export interface AdminDeps {
   health(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   /** After a successful PATCH (user) or DELETE (null); main closes a removed/disabled user's sessions. */
   onUserChanged?(userId: string, user: UserRecord | null): void;
+  /** A user's live presence tuples (main wires the router); absent means none. */
+  presence?(userId: string): Promise<PresenceTuple[]>;
+  /** The XMPP domain of bare JIDs in rosters and block lists; default 'localhost'. */
+  domain?: string;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -179,6 +185,8 @@ export async function createAdminServer(deps: AdminDeps): Promise<FastifyInstanc
     notify(userId, null);
     return reply.code(204).send();
   });
+
+  registerPresenceRoute(app, deps);
 
   return app;
 }

@@ -4,6 +4,7 @@
  * in users-service.ts, so the description cannot drift from the rules enforced.
  */
 import { z } from 'zod';
+import { presenceOpenApiPaths, presenceOpenApiSchemas } from './presence-route.js';
 import { createUserSchema, MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT, patchUserSchema } from './users-service.js';
 
 type Json = Record<string, unknown>;
@@ -59,7 +60,7 @@ export function openApiDocument(): Json {
     security: [{ bearer: [] }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: { User: userRecord, CreateUser: bodySchema(createUserSchema), PatchUser: bodySchema(patchUserSchema), Error: errorBody },
+      schemas: { User: userRecord, CreateUser: bodySchema(createUserSchema), PatchUser: bodySchema(patchUserSchema), Error: errorBody, ...presenceOpenApiSchemas },
     },
     paths: {
       '/api/v1/users': {
@@ -98,6 +99,7 @@ export function openApiDocument(): Json {
         },
         delete: { summary: 'Remove a user', responses: { 204: { description: 'removed' }, 404: error('no such user'), ...common } },
       },
+      ...presenceOpenApiPaths,
       '/healthz': { get: { summary: 'Health', security: [], responses: { 200: { description: 'healthy' }, 503: { description: 'unhealthy' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text/plain; version=0.0.4' } } } },
     },

@@ -4,13 +4,16 @@
  * so the record helpers they share (defaults on create, merge on update, the
  * userId order) live here too.
  *
+ * Rosters, block lists and last presence live in memory-roster.ts.
+ *
  * Records go in and out as copies: a caller mutating what it got back must
  * never change what the store holds, exactly as with a real backend.
  */
 import { ImpError, storeUnavailable } from '../errors.js';
+import { MemoryBlocks, MemoryPresence, MemoryRosterState, MemoryRosters } from './memory-roster.js';
 import type {
-  Credentials, OfflineMessage, OfflineStore, SessionRecord, SessionStore, Store, StoreStatus,
-  UserFields, UserPage, UserRecord, UserStore,
+  BlockStore, Credentials, OfflineMessage, OfflineStore, PresenceStore, RosterStore, SessionRecord, SessionStore, Store,
+  StoreStatus, UserFields, UserPage, UserRecord, UserStore,
 } from './types.js';
 
 /** Anything that tells the time in ms; src/util/clock.ts's clocks fit. */
@@ -97,6 +100,7 @@ class MemoryUsers implements UserStore {
     if (!this.users.delete(userId)) return false;
     this.creds.delete(userId);
     this.s.offlineStore.queues.delete(userId);
+    this.s.rosterState.clearUser(userId);
     return true;
   }
 
@@ -237,14 +241,23 @@ export class MemoryStore implements Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly offline: OfflineStore;
+  readonly rosters: RosterStore;
+  readonly blocks: BlockStore;
+  readonly presence: PresenceStore;
   /** @internal shared with the user store, which removes a user's queue. */
   readonly offlineStore: MemoryOffline;
+  /** @internal shared with the user store, which removes a user's roster, blocks and last presence. */
+  readonly rosterState = new MemoryRosterState();
   private closed = false;
 
   constructor(readonly clock: NowSource = systemNow) {
     this.users = new MemoryUsers(this);
     this.sessions = new MemorySessions(this);
     this.offline = this.offlineStore = new MemoryOffline(this);
+    const check = (): void => this.check();
+    this.rosters = new MemoryRosters(check, this.rosterState);
+    this.blocks = new MemoryBlocks(check, this.rosterState);
+    this.presence = new MemoryPresence(check, this.rosterState);
   }
 
   /** @internal a closed store refuses calls, as the other backends do. */

@@ -27,6 +27,28 @@ export class RedisKeys {
   /** SET: sessionRef()s of the sessions a node owns (the per-node index). */
   nodeSessions(nodeId: string): string { return `${this.prefix}node-sessions:${nodeId}`; }
 
+  /** HASH: contact bare JID → roster item JSON (the full RosterItem), hidden items included. */
+  roster(userId: string): string { return `${this.prefix}roster:${userId}`; }
+  /** STRING counter: the roster version (XEP-0237), bumped once per change; absent = 0. */
+  rosterVersion(userId: string): string { return `${this.prefix}roster-ver:${userId}`; }
+  /** SET: the bare JIDs whose item in the user's roster has subscription from/both (the watcher index). */
+  watchers(userId: string): string { return `${this.prefix}watchers:${userId}`; }
+  /** SET: the JIDs of the user's hidden items, so visible = HLEN roster - SCARD this, without reading items. */
+  rosterHidden(userId: string): string { return `${this.prefix}roster-hidden:${userId}`; }
+  /** SET: the JIDs (or domains) the user blocks (XEP-0191). */
+  blocks(userId: string): string { return `${this.prefix}blocks:${userId}`; }
+  /** STRING: the user's last presence as JSON `{stanza, at}`. */
+  lastPresence(userId: string): string { return `${this.prefix}last:${userId}`; }
+
+  /** The four keys of one roster, in the order impRosterApply takes them. */
+  rosterKeys(userId: string): [string, string, string, string] {
+    return [this.roster(userId), this.rosterVersion(userId), this.watchers(userId), this.rosterHidden(userId)];
+  }
+  /** Every roster-side key of a user (roster, version, watchers, hidden, blocks, last presence): what rosters.clear and impUserRemove delete. */
+  rosterSide(userId: string): string[] {
+    return [...this.rosterKeys(userId), this.blocks(userId), this.lastPresence(userId)];
+  }
+
   /** A SCAN MATCH pattern for every key under the prefix (tests and admin clean-up). */
   pattern(): string { return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`; }
 }

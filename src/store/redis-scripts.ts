@@ -55,19 +55,94 @@ return redis.call('HGETALL', KEYS[1])`,
   },
 
   /**
-   * Removes a user with its credentials and offline messages.
+   * Removes a user with its credentials, offline messages, roster, block list and last presence.
    * KEYS[1] user hash   KEYS[2] credentials   KEYS[3] users index
    * KEYS[4] offline messages   KEYS[5] offline id counter
+   * KEYS[6] roster   KEYS[7] roster version   KEYS[8] watchers   KEYS[9] hidden items
+   * KEYS[10] block list   KEYS[11] last presence
    * ARGV[1] userId
-   * Returns 1 when removed, 0 when there was no such user.
+   * Returns 1 when removed, 0 when there was no such user (nothing deleted).
    */
   impUserRemove: {
-    numberOfKeys: 5,
+    numberOfKeys: 11,
     lua: `
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[2], KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[2], unpack(KEYS, 4))
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`,
+  },
+
+  /**
+   * Applies a batch of roster writes (one for put/remove, two for putPair),
+   * all or none: every limit is checked first, as if the writes applied in
+   * order (so two writes to one roster see each other), then all are written.
+   * The watcher and hidden sets change with their item, so they never
+   * disagree with the roster. An item's old state is read from those sets
+   * rather than by decoding its JSON.
+   * Per write i = 0 .. n-1:
+   *   KEYS[4i+1] roster hash   KEYS[4i+2] roster version   KEYS[4i+3] watchers   KEYS[4i+4] hidden items
+   *   ARGV[4i+3] contact jid   ARGV[4i+4] item JSON, or '' to remove the item
+   *   ARGV[4i+5] '1' if the item is visible   ARGV[4i+6] '1' if its subscription is from/both
+   * ARGV[1] maxContacts   ARGV[2] maxWatchers (integers)
+   * Returns {0, v1, w1, ..., vn, wn} when applied: vi the roster's version
+   * after write i, wi 1 if it wrote (0: a removal of an absent item, which
+   * changes nothing and reports the current version).
+   * Returns {i, 1} (maxContacts) or {i, 2} (maxWatchers) when write i (1-based)
+   * would pass a limit, with nothing written. Variadic: the caller passes 4n as the key count.
+   */
+  impRosterApply: {
+    lua: `
+local maxC, maxW = tonumber(ARGV[1]), tonumber(ARGV[2])
+local n = #KEYS / 4
+local tally, seen, plan = {}, {}, {}
+for i = 1, n do
+  local rk, wk, hk = KEYS[4 * i - 3], KEYS[4 * i - 1], KEYS[4 * i]
+  local jid, json = ARGV[4 * i - 1], ARGV[4 * i]
+  local t = tally[rk]
+  if not t then
+    t = {c = redis.call('HLEN', rk) - redis.call('SCARD', hk), w = redis.call('SCARD', wk)}
+    tally[rk] = t
+    seen[rk] = {}
+  end
+  local old = seen[rk][jid]
+  if not old then
+    if redis.call('HEXISTS', rk, jid) == 1 then
+      old = {e = true, v = redis.call('SISMEMBER', hk, jid) == 0, w = redis.call('SISMEMBER', wk, jid) == 1}
+    else
+      old = {e = false, v = false, w = false}
+    end
+  end
+  local put = json ~= ''
+  local nu = {e = put, v = put and ARGV[4 * i + 1] == '1', w = put and ARGV[4 * i + 2] == '1'}
+  if nu.v and not old.v and t.c + 1 > maxC then return {i, 1} end
+  if nu.w and not old.w and t.w + 1 > maxW then return {i, 2} end
+  if nu.v ~= old.v then t.c = t.c + (nu.v and 1 or -1) end
+  if nu.w ~= old.w then t.w = t.w + (nu.w and 1 or -1) end
+  seen[rk][jid] = nu
+  plan[i] = {old = old, nu = nu}
+end
+local out = {0}
+for i = 1, n do
+  local rk, vk, wk, hk = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local jid, p = ARGV[4 * i - 1], plan[i]
+  if p.nu.e then
+    redis.call('HSET', rk, jid, ARGV[4 * i])
+    if p.nu.v then redis.call('SREM', hk, jid) else redis.call('SADD', hk, jid) end
+    if p.nu.w then redis.call('SADD', wk, jid) else redis.call('SREM', wk, jid) end
+    out[2 * i] = redis.call('INCR', vk)
+    out[2 * i + 1] = 1
+  elseif p.old.e then
+    redis.call('HDEL', rk, jid)
+    redis.call('SREM', hk, jid)
+    redis.call('SREM', wk, jid)
+    out[2 * i] = redis.call('INCR', vk)
+    out[2 * i + 1] = 1
+  else
+    out[2 * i] = tonumber(redis.call('GET', vk) or '0')
+    out[2 * i + 1] = 0
+  end
+end
+return out`,
   },
 
   /**

@@ -4,21 +4,25 @@
  * redis-scripts.ts; this file owns the connection behaviour and the mapping
  * between records and Redis values.
  *
+ * Rosters, block lists and last presence are in redis-roster.ts.
+ *
  * Connection policy: while Redis is away a call must fail at once with
  * IMP_STORE_UNAVAILABLE (the caller answers "try again later") instead of
  * queueing, so the offline queue is off and commands in flight when the
  * socket drops are rejected, not resent. Reconnection, though, never gives
  * up: the store comes back by itself when Redis does.
  */
-import { Redis, type ChainableCommander } from 'ioredis';
-import { ImpError, storeUnavailable } from '../errors.js';
+import { Redis } from 'ioredis';
+import { ImpError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { USER_FLAG_FIELDS, USER_TEXT_FIELDS, copyCredentials, newUserRecord, type NowSource } from './memory.js';
+import { exec, q, type ScriptedRedis } from './redis-client.js';
 import { DEFAULT_PREFIX, RedisKeys, parseSessionRef, sessionRef } from './redis-keys.js';
-import { SCRIPTS, type ScriptName } from './redis-scripts.js';
+import { RedisBlocks, RedisPresence, RedisRosters } from './redis-roster.js';
+import { SCRIPTS } from './redis-scripts.js';
 import type {
-  Credentials, OfflineMessage, OfflineStore, SessionRecord, SessionStore, Store, StoreStatus,
-  UserFields, UserPage, UserRecord, UserStore,
+  BlockStore, Credentials, OfflineMessage, OfflineStore, PresenceStore, RosterStore, SessionRecord, SessionStore, Store,
+  StoreStatus, UserFields, UserPage, UserRecord, UserStore,
 } from './types.js';
 
 export interface RedisStoreOptions {
@@ -31,31 +35,6 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
   /** A connection that answers nothing for this long while a command waits is treated as lost (default 5000 ms). */
   socketTimeoutMs?: number;
-}
-
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
-type ScriptedRedis = Redis & Record<ScriptName, ScriptFn>;
-
-/** Error replies that mean "Redis cannot serve now", as opposed to a bug in a command or script. */
-const UNAVAILABLE_REPLY = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;
-
-function mapError(err: unknown): ImpError {
-  if (err instanceof ImpError) return err;
-  if (err instanceof Error && err.name === 'ReplyError' && !UNAVAILABLE_REPLY.test(err.message)) {
-    return new ImpError('IMP_INTERNAL', `redis: ${err.message}`, { cause: err });
-  }
-  // Everything else ioredis raises is about the connection: closed, not writable, retries exhausted, timed out.
-  return storeUnavailable(err);
-}
-
-async function q<T>(p: Promise<T>): Promise<T> {
-  try { return await p; } catch (err) { throw mapError(err); }
-}
-
-async function exec(batch: ChainableCommander): Promise<unknown[]> {
-  const replies = await q(batch.exec());
-  if (!replies) throw storeUnavailable('transaction aborted');
-  return replies.map(([err, res]) => { if (err) throw mapError(err); return res; });
 }
 
 /** The URL without its password, fit for logs and error messages. */
@@ -107,7 +86,7 @@ class RedisUsers implements UserStore {
   async remove(userId: string): Promise<boolean> {
     const k = this.k;
     return (await q(this.r.impUserRemove(k.user(userId), k.credentials(userId), k.users(),
-      k.offline(userId), k.offlineSeq(userId), userId))) === 1;
+      k.offline(userId), k.offlineSeq(userId), ...k.rosterSide(userId), userId))) === 1;
   }
 
   async list(offset: number, limit: number): Promise<UserPage> {
@@ -261,6 +240,9 @@ export class RedisStore implements Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly offline: OfflineStore;
+  readonly rosters: RosterStore;
+  readonly blocks: BlockStore;
+  readonly presence: PresenceStore;
   readonly keys: RedisKeys;
   private current: StoreStatus = 'down';
   private readonly listeners = new Set<(s: StoreStatus) => void>();
@@ -317,6 +299,9 @@ export class RedisStore implements Store {
     this.users = new RedisUsers(client, keys, clock ?? { now: () => Date.now() });
     this.sessions = new RedisSessions(client, keys);
     this.offline = new RedisOffline(client, keys);
+    this.rosters = new RedisRosters(client, keys);
+    this.blocks = new RedisBlocks(client, keys);
+    this.presence = new RedisPresence(client, keys);
     client.on('ready', () => this.setStatus('up'));
     client.on('close', () => this.setStatus('down'));
     client.on('end', () => this.setStatus('down'));

@@ -1,7 +1,8 @@
 /**
  * SqliteStore: the embedded, durable Store for a single node with no set-up,
  * one file `<dataDir>/imp.sqlite` (better-sqlite3). It owns the schema and its
- * migrations (PRAGMA user_version).
+ * migrations (PRAGMA user_version). Rosters, block lists and last presence are
+ * in sqlite-roster.ts; what both files share, in sqlite-db.ts.
  *
  * WAL with synchronous=FULL: a write is on disk when the call resolves, so a
  * user added just before a crash or power loss is still there at restart.
@@ -10,18 +11,20 @@
  */
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import { ImpError, storeUnavailable } from '../errors.js';
+import { ImpError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { copyCredentials, mergeUserFields, newUserRecord, type NowSource } from './memory.js';
+import { guard, mapError, sql } from './sqlite-db.js';
+import { ROSTER_USER_TABLES, SqliteBlocks, SqlitePresence, SqliteRosters } from './sqlite-roster.js';
 import type {
-  Credentials, OfflineMessage, OfflineStore, SessionRecord, SessionStore, Store, StoreStatus,
-  UserFields, UserPage, UserRecord, UserStore,
+  BlockStore, Credentials, OfflineMessage, OfflineStore, PresenceStore, RosterStore, SessionRecord, SessionStore, Store,
+  StoreStatus, UserFields, UserPage, UserRecord, UserStore,
 } from './types.js';
 
 export const SQLITE_FILE = 'imp.sqlite';
 
 /** MIGRATIONS[i] takes the schema from user_version i to i + 1. Append only. */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE users (
      user_id TEXT PRIMARY KEY,
      first_name TEXT, last_name TEXT, display_name TEXT, email TEXT, telephone_number TEXT,
@@ -40,6 +43,23 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (user_id, id)
    ) WITHOUT ROWID;
    CREATE TABLE offline_seq (user_id TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID;`,
+  // 2: rosters, block lists, last presence. Watchers are not a table of their
+  // own: roster_watchers, items by (user, subscription), finds a user's
+  // from/both items with two seeks and never reads a row, and as an index it
+  // can never disagree with the items. The visible-item count likewise reads
+  // only the partial index roster_visible. (A partial index WHERE subscription
+  // IN (...) is not chosen by the planner: it cannot cover that term.)
+  `CREATE TABLE roster_items (
+     user_id TEXT NOT NULL, jid TEXT NOT NULL, name TEXT, groups TEXT NOT NULL,
+     subscription TEXT NOT NULL CHECK (subscription IN ('none', 'to', 'from', 'both')),
+     ask INTEGER NOT NULL, pending_in INTEGER NOT NULL, approved INTEGER NOT NULL, hidden INTEGER NOT NULL,
+     PRIMARY KEY (user_id, jid)
+   ) WITHOUT ROWID;
+   CREATE INDEX roster_watchers ON roster_items (user_id, subscription);
+   CREATE INDEX roster_visible ON roster_items (user_id) WHERE hidden = 0;
+   CREATE TABLE roster_versions (user_id TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE blocks (user_id TEXT NOT NULL, jid TEXT NOT NULL, PRIMARY KEY (user_id, jid)) WITHOUT ROWID;
+   CREATE TABLE last_presence (user_id TEXT PRIMARY KEY, stanza TEXT, at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 interface UserRow {
@@ -63,16 +83,6 @@ const fromSessionRow = (r: SessionRow): SessionRecord => ({
   userId: r.user_id, resource: r.resource, nodeId: r.node_id, priority: r.priority, available: r.available === 1, since: r.since,
 });
 
-/** SQLite result codes that mean "the database cannot serve us now", not "imp has a bug". */
-const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL|NOMEM)/;
-
-function mapError(err: unknown): ImpError {
-  if (err instanceof ImpError) return err;
-  if (err instanceof Database.SqliteError && UNAVAILABLE_CODES.test(err.code)) return storeUnavailable(err);
-  if (err instanceof TypeError && /database connection is not open/.test(err.message)) return storeUnavailable(err);
-  return new ImpError('IMP_INTERNAL', `embedded store: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-}
-
 export interface SqliteStoreOptions { dataDir: string; log?: Logger; clock?: NowSource }
 
 export class SqliteStore implements Store {
@@ -80,6 +90,9 @@ export class SqliteStore implements Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly offline: OfflineStore;
+  readonly rosters: RosterStore;
+  readonly blocks: BlockStore;
+  readonly presence: PresenceStore;
   readonly file: string;
   private readonly db: Database.Database;
   private readonly clock: NowSource;
@@ -105,6 +118,9 @@ export class SqliteStore implements Store {
     this.users = new SqliteUsers(this.db, this.clock);
     this.sessions = new SqliteSessions(this.db);
     this.offline = new SqliteOffline(this.db);
+    this.rosters = new SqliteRosters(this.db);
+    this.blocks = new SqliteBlocks(this.db);
+    this.presence = new SqlitePresence(this.db);
   }
 
   private migrate(log?: Logger): void {
@@ -128,22 +144,6 @@ export class SqliteStore implements Store {
   status(): StoreStatus { return 'up'; }
   onStatus(_listener: (status: StoreStatus) => void): () => void { return () => {}; }
   async close(): Promise<void> { if (this.db.open) this.db.close(); }
-}
-
-const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-/** Prepared once per database and SQL text: preparing is the costly part of a query. */
-function sql<P extends unknown[] = unknown[], R = unknown>(db: Database.Database, text: string): Database.Statement<P, R> {
-  let m = statements.get(db);
-  if (!m) statements.set(db, m = new Map());
-  let st = m.get(text);
-  if (!st) m.set(text, st = db.prepare(text));
-  return st as unknown as Database.Statement<P, R>;
-}
-
-/** Runs a synchronous database step, turning what it throws into the store's errors. */
-function guard<T>(fn: () => T): Promise<T> {
-  try { return Promise.resolve(fn()); } catch (err) { return Promise.reject(mapError(err)); }
 }
 
 class SqliteUsers implements UserStore {
@@ -195,7 +195,7 @@ class SqliteUsers implements UserStore {
     return guard(() => this.db.transaction(() => {
       const gone = sql(this.db, 'DELETE FROM users WHERE user_id = ?').run(userId).changes > 0;
       if (!gone) return false;
-      for (const t of ['credentials', 'offline_messages', 'offline_seq']) {
+      for (const t of ['credentials', 'offline_messages', 'offline_seq', ...ROSTER_USER_TABLES]) {
         sql(this.db, `DELETE FROM ${t} WHERE user_id = ?`).run(userId);
       }
       return true;

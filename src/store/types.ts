@@ -62,7 +62,7 @@ export interface UserStore {
   get(userId: string): Promise<UserRecord | null>;
   /** Updates fields and, when given, replaces the credentials; rejects with IMP_USER_NOT_FOUND. */
   update(userId: string, fields: UserFields, credentials?: Credentials): Promise<UserRecord>;
-  /** Removes the user, its credentials and its offline messages atomically; false when absent. */
+  /** Removes the user, its credentials, offline messages, roster, block list and last presence atomically; false when absent. */
   remove(userId: string): Promise<boolean>;
   /** Users ordered by userId. */
   list(offset: number, limit: number): Promise<UserPage>;
@@ -78,6 +78,8 @@ export interface SessionRecord {
   priority: number;
   /** Whether the resource has sent available presence (is "available" per RFC 6121 §4.1). */
   available: boolean;
+  /** The resource's current available presence, serialised without 'to' (answers probes from any node). */
+  presence?: string | null;
   /** ms since the epoch when the session was bound. */
   since: number;
 }
@@ -96,6 +98,21 @@ export interface SessionStore {
   get(userId: string, resource: string): Promise<SessionRecord | null>;
   listByUser(userId: string): Promise<SessionRecord[]>;
   listByNode(nodeId: string): Promise<SessionRecord[]>;
+  /**
+   * The presence hot path, one atomic step (RFC 6121 §4.2–§4.5): records the
+   * resource's availability, priority and presence stanza, and returns what
+   * the fan-out needs as it stood at that instant — the available sessions of
+   * the user's watchers not blocked by the user, and, when `probe` is set
+   * (initial presence), the available sessions, with their presence, of the
+   * contacts the user is subscribed to (subscription to/both). Doing both in
+   * one step is what keeps two users who come online together from getting
+   * each other's presence twice. Resolves null when the session is not
+   * registered to this node (any more).
+   */
+  publish?(userId: string, resource: string, nodeId: string, p: { available: boolean; priority: number; presence: string | null }, probe: boolean):
+    Promise<{ watchers: SessionRecord[]; contacts: SessionRecord[] } | null>;
+  /** Sessions of many users in one round trip. */
+  listByUsers?(userIds: string[]): Promise<Map<string, SessionRecord[]>>;
   /** Removes every session of a node (a dead node's, or this node's at start); returns how many. */
   purgeNode(nodeId: string): Promise<number>;
 }
@@ -123,6 +140,9 @@ export interface OfflineStore {
   count(userId: string): Promise<number>;
 }
 
+export type { BlockStore, LastPresence, PresenceStore, Roster, RosterChange, RosterItem, RosterLimits, RosterPairSide, RosterRefusal, RosterStore, Subscription } from './roster-types.js';
+import type { BlockStore, PresenceStore, RosterStore } from './roster-types.js';
+
 export type StoreKind = 'redis' | 'embedded' | 'memory';
 
 export type StoreStatus = 'up' | 'down';
@@ -132,6 +152,9 @@ export interface Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly offline: OfflineStore;
+  readonly rosters: RosterStore;
+  readonly blocks: BlockStore;
+  readonly presence: PresenceStore;
   /** Resolves when the backend answers; rejects with IMP_STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   /** Whether the backend is reachable right now, as last seen. */

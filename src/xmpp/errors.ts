@@ -55,7 +55,13 @@ export class StreamError extends Error {
 /** A stanza-level error, answered to the sender; the stream goes on. */
 export class StanzaError extends Error {
   readonly type: StanzaErrorType;
-  constructor(readonly condition: StanzaErrorCondition, readonly text?: string, type?: StanzaErrorType) {
+  constructor(
+    readonly condition: StanzaErrorCondition,
+    readonly text?: string,
+    type?: StanzaErrorType,
+    /** An application-specific condition element (RFC 6120 §8.3.2), e.g. XEP-0191's <blocked/>. */
+    readonly app?: { name: string; xmlns: string },
+  ) {
     super(text ? `${condition}: ${text}` : condition);
     this.name = 'StanzaError';
     this.type = type ?? DEFAULT_TYPE[condition];
@@ -64,6 +70,7 @@ export class StanzaError extends Error {
     const el = new Element('error', by ? { type: this.type, by } : { type: this.type });
     el.c(this.condition, { xmlns: NS_STANZAS });
     if (this.text) el.c('text', { xmlns: NS_STANZAS, 'xml:lang': 'en' }).t(this.text);
+    if (this.app) el.c(this.app.name, { xmlns: this.app.xmlns });
     return el;
   }
 }

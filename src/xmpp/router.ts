@@ -7,6 +7,7 @@
  */
 import type { Bus, BusMessage } from '../bus/types.js';
 import { isImpError } from '../errors.js';
+import type { RosterLimits } from '../store/roster-types.js';
 import type { SessionRecord, Store } from '../store/types.js';
 import type { Logger } from '../util/log.js';
 import { type Jid, bareJid } from '../util/jid.js';
@@ -14,7 +15,7 @@ import { StanzaError, errorReply, type StreamErrorCondition } from './errors.js'
 import { handleIq } from './handlers/iq.js';
 import { routeMessage } from './handlers/message.js';
 import { routePresence } from './handlers/presence.js';
-import type { Envelope } from './stanza.js';
+import { withTo, type Envelope } from './stanza.js';
 
 /** What the router needs of a session held by this node. */
 export interface LocalSession {
@@ -29,6 +30,12 @@ export interface LocalSession {
   replaced: boolean;
   /** Whether this session's offline messages were handed out (XEP-0160). */
   offlineFlushed: boolean;
+  /** Whether the client asked for the roster: only such "interested" resources get roster pushes (RFC 6121 §2.1.6). */
+  rosterRequested: boolean;
+  /** Whether the client asked for the block list: only such resources get block pushes (XEP-0191 §3.3). */
+  blocklistRequested: boolean;
+  /** The current available presence as broadcast, without 'to' (null when unavailable). */
+  presenceXml: string | null;
   readonly since: number;
   /** Writes a serialised stanza to the client. */
   send(xml: string): void;
@@ -46,6 +53,7 @@ export interface RouterDeps {
   log: Logger;
   version: string;
   offlineMax: number;
+  limits: RosterLimits;
   now(): number;
   counters: { stanzasOut(n?: number): void };
 }
@@ -103,6 +111,7 @@ export class Router {
       old.close('conflict', 'replaced by a new session that bound the same resource');
     }
     const prev = await this.deps.store.sessions.register(this.record(session));
+    if (!this.blockCache.has(session.userId)) await this.loadBlocks(session.userId);
     if (prev && prev.nodeId !== this.nodeId) {
       await this.deps.bus.send(prev.nodeId, { kind: 'close', to: session.fullJid, condition: 'conflict', text: 'replaced by a new session that bound the same resource' });
     }
@@ -124,6 +133,7 @@ export class Router {
    */
   async unbind(session: LocalSession): Promise<void> {
     this.detach(session);
+    if (this.localOfUser(session.userId).length === 0) this.blockCache.delete(session.userId);
     if (this.byFull.has(session.fullJid)) return;
     try {
       await this.deps.store.sessions.unregister(session.userId, session.resource, this.nodeId);
@@ -152,11 +162,91 @@ export class Router {
     }
   }
 
-  /** Hands a stanza to one session wherever it is. Resolves false when that session is gone. */
-  async deliver(rec: SessionRecord, xml: string, kind: 'stanza' | 'carbon' = 'stanza'): Promise<boolean> {
+  /**
+   * Hands a stanza to one session wherever it is. Resolves false when that
+   * session is gone. A 'carbon' reaches only sessions with carbons enabled,
+   * a 'roster' push only sessions that asked for the roster, a 'blocklist'
+   * push only sessions that asked for the block list.
+   */
+  async deliver(rec: SessionRecord, xml: string, kind: 'stanza' | 'carbon' | 'roster' | 'blocklist' = 'stanza'): Promise<boolean> {
     const full = `${rec.userId}@${this.domain}/${rec.resource}`;
     if (rec.nodeId === this.nodeId) return this.deliverLocal({ kind, to: full, xml });
-    return this.deps.bus.send(rec.nodeId, { kind, to: full, xml });
+    return this.deps.bus.send(rec.nodeId, { kind, to: full, xml } as BusMessage);
+  }
+
+  /** Writes to a session of this node; false when it is not here. */
+  deliverLocalStanza(fullJid: string, xml: string): boolean {
+    const s = this.byFull.get(fullJid);
+    if (!s) return false;
+    s.send(xml);
+    this.deps.counters.stanzasOut();
+    return true;
+  }
+
+  /** Hands a batch of stanzas for sessions of another node over the bus, in one message where the bus can. */
+  async sendRemote(nodeId: string, list: Array<{ to: string; xml: string }>): Promise<void> {
+    const msgs: BusMessage[] = list.map(({ to, xml }) => ({ kind: 'stanza', to, xml }));
+    const bus = this.deps.bus as Bus & { sendMany?(nodeId: string, msgs: BusMessage[]): Promise<boolean> };
+    if (bus.sendMany) await bus.sendMany(nodeId, msgs);
+    else for (const m of msgs) await bus.send(nodeId, m);
+  }
+
+  /** Block lists (XEP-0191) of users with a session on this node: the message path reads them without a store trip. */
+  private blockCache = new Map<string, Set<string>>();
+
+  /** (Re)loads a user's block list into the cache; keeps the old one when the store is away. */
+  async loadBlocks(userId: string): Promise<void> {
+    try {
+      this.blockCache.set(userId, new Set(await this.deps.store.blocks.list(userId)));
+    } catch (e) {
+      if (!isImpError(e, 'IMP_STORE_UNAVAILABLE')) throw e;
+    }
+  }
+
+  /** A user's block list: cached for local users, else from the store; null when it cannot be known now. */
+  async blocksOf(userId: string): Promise<Set<string> | null> {
+    const cached = this.blockCache.get(userId);
+    if (cached) return cached;
+    try {
+      return new Set(await this.deps.store.blocks.list(userId));
+    } catch (e) {
+      if (!isImpError(e, 'IMP_STORE_UNAVAILABLE')) throw e;
+      return null;
+    }
+  }
+
+  private chains = new Map<string, Promise<unknown>>();
+  /** Runs `fn` after every earlier call with the same key has finished (e.g. changes to one pair of rosters). */
+  serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.chains.set(key, tail);
+    void tail.then(() => { if (this.chains.get(key) === tail) this.chains.delete(key); });
+    return run;
+  }
+
+  /**
+   * Sends the current presence of each available resource of `ownerId` to
+   * `toUserId`'s available sessions (after a subscription is granted, RFC
+   * 6121 §3.1.5, §4.3.2); with none available, the last unavailable presence
+   * with its delay stamp, if one is known.
+   */
+  async sendCurrentPresence(ownerId: string, toUserId: string): Promise<void> {
+    const targets = (await this.sessionsOf(toUserId)).filter((r) => r.available);
+    if (targets.length === 0) return;
+    const owner = (await this.sessionsOf(ownerId)).filter((r) => r.available);
+    const to = `${toUserId}@${this.domain}`;
+    const stanzas: string[] = [];
+    for (const rec of owner) {
+      const xml = rec.presence ?? this.byFull.get(`${ownerId}@${this.domain}/${rec.resource}`)?.presenceXml;
+      if (xml) stanzas.push(xml);
+    }
+    if (stanzas.length === 0) {
+      const last = await this.deps.store.presence.getLast(ownerId);
+      if (last?.stanza) stanzas.push(last.stanza);
+    }
+    for (const xml of stanzas) for (const t of targets) await this.deliver(t, withTo(xml, to));
   }
 
   /** Sends a stanza back to the session that sent a request (replies, errors). */
@@ -229,13 +319,17 @@ export class Router {
       this.byFull.get(msg.to)?.close(msg.condition as StreamErrorCondition, msg.text);
       return;
     }
-    this.deliverLocal(msg);
+    this.deliverLocal(msg as { kind: 'stanza' | 'carbon' | 'roster' | 'blocklist'; to: string; xml: string });
   }
 
-  private deliverLocal(msg: { kind: 'stanza' | 'carbon'; to: string; xml: string }): boolean {
+  private deliverLocal(msg: { kind: 'stanza' | 'carbon' | 'roster' | 'blocklist'; to: string; xml: string }): boolean {
     const s = this.byFull.get(msg.to);
     if (!s) return false;
     if (msg.kind === 'carbon' && !s.carbons) return true;
+    if (msg.kind === 'roster' && !s.rosterRequested) return true;
+    // A block-list change made on any node refreshes this node's copy.
+    if (msg.kind === 'blocklist') void this.loadBlocks(s.userId).catch(() => {});
+    if (msg.kind === 'blocklist' && !s.blocklistRequested) return true;
     s.send(msg.xml);
     this.deps.counters.stanzasOut();
     return true;

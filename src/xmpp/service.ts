@@ -20,6 +20,8 @@ export interface XmppServiceOptions extends SessionOptions {
   nodeId: string;
   version: string;
   offlineMax: number;
+  maxContacts: number;
+  maxWatchers: number;
 }
 
 export class XmppService {
@@ -46,6 +48,7 @@ export class XmppService {
     const stanzasOut = metrics.counter('imp_xmpp_stanzas_out_total', 'stanzas sent to XMPP clients');
     this.router = new Router({
       domain: opts.domain, nodeId: opts.nodeId, store, bus, log, version: opts.version, offlineMax: opts.offlineMax,
+      limits: { maxContacts: opts.maxContacts, maxWatchers: opts.maxWatchers },
       now: () => clock.now(), counters: { stanzasOut: (n = 1) => stanzasOut(n) },
     });
     metrics.gauge('imp_xmpp_sessions', 'bound XMPP sessions on this node', () => this.router.localCount);

@@ -55,6 +55,9 @@ export class C2SSession implements LocalSession {
   replaced = false;
   /** XEP-0160: offline messages go out once, at the first available presence with priority >= 0. */
   offlineFlushed = false;
+  rosterRequested = false;
+  blocklistRequested = false;
+  presenceXml: string | null = null;
   since = 0;
 
   constructor(
@@ -157,6 +160,9 @@ export class C2SSession implements LocalSession {
     } else {
       f.c('bind', { xmlns: NS.bind });
       f.c('session', { xmlns: NS.session }).c('optional');
+      // XEP-0237 roster versioning and RFC 6121 §3.4 subscription pre-approval.
+      f.c('ver', { xmlns: 'urn:xmpp:features:rosterver' });
+      f.c('sub', { xmlns: 'urn:xmpp:features:pre-approval' });
     }
     return f;
   }

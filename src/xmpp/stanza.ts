@@ -80,3 +80,13 @@ export function iqResult(req: { id: string; el: Element }, payload?: Element): E
   if (payload) iq.cnode(payload);
   return iq;
 }
+
+export const escAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Inserts a 'to' into a serialised stanza that has none (one serialisation, many recipients). */
+export function withTo(xml: string, to: string): string {
+  const sp = xml.indexOf(' ');
+  const gt = xml.indexOf('>');
+  const cut = sp > 0 && sp < gt ? sp : gt;
+  return `${xml.slice(0, cut)} to="${escAttr(to)}"${xml.slice(cut)}`;
+}

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { isImpError } from '../../src/errors.js';
 import { openStore } from '../../src/store/open.js';
+import { emptyItem } from '../../src/store/roster-types.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { StoreStatus } from '../../src/store/types.js';
 import { RedisServer, freePort } from '../helpers/redis-server.js';
@@ -53,6 +54,7 @@ describe('redis store: outage and recovery', function () {
     const alice = await store.users.create('jöran', { displayName: 'Jöran' }, creds('j'));
     assert.equal(await store.offline.push('jöran', '<message>before</message>', 1, 10), true);
     await store.sessions.register(session('jöran', 'laptop', 'n1'));
+    await store.rosters.put('jöran', { ...emptyItem('carol@example.com'), subscription: 'from' }, { maxContacts: 10, maxWatchers: 10 });
     assert.equal(store.status(), 'up');
 
     const down = nextStatus(store, 'down', 2000);
@@ -70,6 +72,13 @@ describe('redis store: outage and recovery', function () {
       () => store.sessions.register(session('jöran', 'phone', 'n1')),
       () => store.sessions.listByNode('n1'),
       () => store.sessions.purgeNode('n1'),
+      () => store.rosters.get('jöran'),
+      () => store.rosters.put('jöran', emptyItem('bob@example.com'), { maxContacts: 10, maxWatchers: 10 }),
+      () => store.rosters.putPair({ userId: 'jöran', jid: 'bob@example.com', item: null }, { userId: 'bob', jid: 'jöran@example.com', item: null },
+        { maxContacts: 10, maxWatchers: 10 }),
+      () => store.rosters.watchersOfMany(['jöran', 'bob']),
+      () => store.blocks.add('jöran', ['spam.example']),
+      () => store.presence.getLast('jöran'),
     ];
     for (const call of calls) {
       const took = await failsFast(call);
@@ -90,6 +99,9 @@ describe('redis store: outage and recovery', function () {
     assert.deepEqual(await store.users.getCredentials('jöran'), creds('j'));
     assert.deepEqual((await store.offline.list('jöran')).map((m) => m.stanza), ['<message>before</message>']);
     assert.deepEqual(await store.sessions.listByNode('n1'), [session('jöran', 'laptop', 'n1')]);
+    assert.deepEqual(await store.rosters.get('jöran'), { version: 1, items: [{ ...emptyItem('carol@example.com'), subscription: 'from' }] });
+    assert.deepEqual(await store.rosters.watchers('jöran'), ['carol@example.com']);
+    assert.deepEqual(await store.blocks.list('jöran'), [], 'a block refused during the outage did not happen later');
     assert.equal(await store.users.get('bob'), null, 'a write refused during the outage did not happen later');
     // The restarted server has an empty script cache: scripted writes must work again.
     await store.users.create('bob', {}, creds('b'));

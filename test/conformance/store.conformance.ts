@@ -2,11 +2,13 @@
  * The store conformance suite: the behaviour every Store backend must show,
  * written once and run against each (store.test.ts). A backend passes only
  * if it is indistinguishable from the others through the Store interface.
+ * The roster side (rosters, blocks, last presence) is in roster.conformance.ts.
  */
 import assert from 'node:assert/strict';
 import { isImpError, type ErrorCode } from '../../src/errors.js';
 import { FakeClock } from '../../src/util/clock.js';
 import type { Credentials, SessionRecord, Store } from '../../src/store/types.js';
+import { rosterConformance } from './roster.conformance.js';
 
 export interface OpenedStore {
   store: Store;
@@ -468,6 +470,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         assert.equal((await s.offline.list('alice'))[0]!.stanza, st(1));
       });
     });
+
+    // Rosters, block lists, last presence: roster.conformance.ts, on the same fresh store.
+    rosterConformance(() => s);
 
     describe('store', function () {
       it('is up and answers ping', async function () {

@@ -2,8 +2,8 @@
  * Runs the store conformance suite against every backend (memory, embedded
  * SQLite in a temp folder, Redis under a fresh prefix per test), plus what is
  * particular to one backend: SQLite's durability across reopen and its schema
- * version, Redis's key discipline (nothing outside the prefix, nothing left
- * behind), and openStore's choices.
+ * version, migration and query plans, Redis's key discipline (nothing outside
+ * the prefix, nothing left behind), and openStore's choices.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +16,9 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { openStore } from '../../src/store/open.js';
 import { RedisKeys } from '../../src/store/redis-keys.js';
 import { RedisStore } from '../../src/store/redis.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { emptyItem } from '../../src/store/roster-types.js';
+import { CONTACT_COUNT_SQL, WATCHERS_SQL, WATCHER_COUNT_SQL } from '../../src/store/sqlite-roster.js';
+import { MIGRATIONS, SqliteStore } from '../../src/store/sqlite.js';
 import { freshPrefix, testRedisUrl } from '../helpers/redis-server.js';
 import { creds, rejectsWith, session, storeConformance } from './store.conformance.js';
 
@@ -68,6 +70,10 @@ describe('embedded store specifics', function () {
     await a.offline.push('jöran', '<message>1</message>', 111, 10);
     await a.offline.push('jöran', '<message>2</message>', 222, 10);
     await a.sessions.register(session('bob', 'laptop', 'n1', { priority: 3 }));
+    const bobItem = { ...emptyItem('bob@example.com'), name: 'Bøb', groups: ['Zürich', 'Friends'], subscription: 'both' as const };
+    await a.rosters.put('jöran', bobItem, { maxContacts: 10, maxWatchers: 10 });
+    await a.blocks.add('jöran', ['spam.example']);
+    await a.presence.setLast('jöran', { stanza: '<presence type="unavailable"/>', at: 444 });
     const msgs = await a.offline.list('jöran');
     await a.close();
 
@@ -78,6 +84,10 @@ describe('embedded store specifics', function () {
       assert.deepEqual(await b.users.list(0, 10).then((p) => p.users.map((u) => u.userId)), ['bob', 'jöran']);
       assert.deepEqual(await b.offline.list('jöran'), msgs);
       assert.deepEqual(await b.sessions.listByNode('n1'), [session('bob', 'laptop', 'n1', { priority: 3 })]);
+      assert.deepEqual(await b.rosters.get('jöran'), { version: 1, items: [bobItem] });
+      assert.deepEqual(await b.rosters.watchers('jöran'), ['bob@example.com']);
+      assert.deepEqual(await b.blocks.list('jöran'), ['spam.example']);
+      assert.deepEqual(await b.presence.getLast('jöran'), { stanza: '<presence type="unavailable"/>', at: 444 });
       await b.offline.push('jöran', '<message>3</message>', 333, 10);
       assert.ok((await b.offline.list('jöran'))[2]!.id > msgs[1]!.id, 'ids keep increasing after reopen');
     } finally {
@@ -85,13 +95,48 @@ describe('embedded store specifics', function () {
     }
   });
 
-  it('opens in WAL mode at schema version 1', async function () {
+  it('opens in WAL mode at schema version 2', async function () {
     const st = new SqliteStore({ dataDir: dir });
     await st.close();
     const db = new Database(path.join(dir, 'imp.sqlite'));
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      assert.equal(db.pragma('user_version', { simple: true }), 2);
+    } finally { db.close(); }
+  });
+
+  it('migrates a version 1 database to version 2, keeping its data', async function () {
+    const db = new Database(path.join(dir, 'imp.sqlite'));
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare('INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('old', 'Old', null, null, null, null, 1, 1, '2023-01-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z');
+    db.prepare('INSERT INTO offline_messages VALUES (?, ?, ?, ?)').run('old', 1, '<message/>', 5);
+    db.close();
+
+    const st = new SqliteStore({ dataDir: dir });
+    try {
+      assert.equal((await st.users.get('old'))?.firstName, 'Old');
+      assert.equal(await st.offline.count('old'), 1);
+      assert.deepEqual(await st.rosters.get('old'), { version: 0, items: [] });
+      await st.rosters.put('old', { ...emptyItem('bob@example.com'), subscription: 'from' }, { maxContacts: 10, maxWatchers: 10 });
+      assert.deepEqual(await st.rosters.watchers('old'), ['bob@example.com']);
+      assert.equal(await st.users.remove('old'), true);
+      assert.deepEqual(await st.rosters.get('old'), { version: 0, items: [] });
+    } finally { await st.close(); }
+    const again = new Database(path.join(dir, 'imp.sqlite'));
+    try { assert.equal(again.pragma('user_version', { simple: true }), 2); } finally { again.close(); }
+  });
+
+  it('answers watchers and both counts from an index alone, never reading rows', async function () {
+    const st = new SqliteStore({ dataDir: dir });
+    await st.close();
+    const db = new Database(path.join(dir, 'imp.sqlite'));
+    try {
+      const plan = (q: string): string => db.prepare(`EXPLAIN QUERY PLAN ${q}`).all('alice').map((r) => (r as { detail: string }).detail).join('; ');
+      assert.match(plan(WATCHERS_SQL), /USING COVERING INDEX roster_watchers \(user_id=\? AND subscription=\?\)/);
+      assert.match(plan(WATCHER_COUNT_SQL), /USING COVERING INDEX roster_watchers \(user_id=\? AND subscription=\?\)/);
+      assert.match(plan(CONTACT_COUNT_SQL), /USING COVERING INDEX roster_visible \(user_id=\?\)/);
     } finally { db.close(); }
   });
 
@@ -129,6 +174,38 @@ describe('redis store specifics', function () {
     assert.deepEqual(await keysUnder(admin, prefix), []);
   });
 
+  it('keeps a user\'s roster side under the documented keys; removing the user leaves none of them', async function () {
+    const keys = new RedisKeys(prefix);
+    const lim = { maxContacts: 10, maxWatchers: 10 };
+    await store.users.create('jöran', {}, creds('j'));
+    await store.rosters.put('jöran', { ...emptyItem('bob@example.com'), subscription: 'from' }, lim);
+    await store.rosters.put('jöran', { ...emptyItem('eve@example.com'), pendingIn: true, hidden: true }, lim);
+    await store.blocks.add('jöran', ['spam.example']);
+    await store.presence.setLast('jöran', { stanza: null, at: 1 });
+    assert.deepEqual((await keysUnder(admin, prefix)).sort(), [
+      keys.blocks('jöran'), keys.credentials('jöran'), keys.lastPresence('jöran'), keys.roster('jöran'), keys.rosterHidden('jöran'),
+      keys.rosterVersion('jöran'), keys.user('jöran'), keys.users(), keys.watchers('jöran'),
+    ].sort());
+    assert.deepEqual(await admin.smembers(keys.watchers('jöran')), ['bob@example.com']);
+    assert.deepEqual(await admin.smembers(keys.rosterHidden('jöran')), ['eve@example.com']);
+    assert.equal(await admin.get(keys.rosterVersion('jöran')), '2');
+    assert.deepEqual(JSON.parse((await admin.hget(keys.roster('jöran'), 'bob@example.com'))!), { ...emptyItem('bob@example.com'), subscription: 'from' });
+    await store.users.remove('jöran');
+    assert.deepEqual(await keysUnder(admin, prefix), []);
+  });
+
+  it('rosters.clear and emptying a roster leave no set behind', async function () {
+    const lim = { maxContacts: 10, maxWatchers: 10 };
+    await store.rosters.put('a', { ...emptyItem('b@x'), subscription: 'both', hidden: true }, lim);
+    await store.rosters.remove('a', 'b@x');
+    assert.deepEqual(await keysUnder(admin, prefix), [new RedisKeys(prefix).rosterVersion('a')], 'only the version outlives the items');
+    await store.blocks.add('a', ['x']);
+    await store.blocks.remove('a', null);
+    await store.presence.setLast('a', { stanza: null, at: 1 });
+    await store.rosters.clear('a');
+    assert.deepEqual(await keysUnder(admin, prefix), []);
+  });
+
   it('moving a session between nodes leaves nothing in the old node index', async function () {
     const keys = new RedisKeys(prefix);
     await store.sessions.register(session('a', 'r', 'n1'));
@@ -146,6 +223,8 @@ describe('redis store specifics', function () {
     await admin.script('FLUSH');
     await store.users.create('b', {}, creds('b'));
     assert.equal(await store.offline.push('a', '<m/>', 1, 5), true);
+    await admin.script('FLUSH');
+    assert.equal((await store.rosters.put('a', emptyItem('b@x'), { maxContacts: 1, maxWatchers: 1 }) as { version: number }).version, 1);
     assert.equal((await store.users.list(0, 10)).total, 2);
   });
 

@@ -28,7 +28,7 @@ declare module '@xmpp/client' {
     on(ev: 'stanza', cb: (s: Element) => void): void;
     on(ev: string, cb: (...args: never[]) => void): void;
     off(ev: string, cb: (...args: never[]) => void): void;
-    iqCaller: { get(el: Element, to?: string): Promise<Element>; set(el: Element, to?: string): Promise<Element> };
+    iqCaller: { get(el: Element, to?: string): Promise<Element>; set(el: Element, to?: string): Promise<Element>; request(el: Element): Promise<Element> };
     iqCallee: { get(ns: string, name: string, h: (ctx: unknown) => Element | object): void; set(ns: string, name: string, h: (ctx: unknown) => Element | object): void };
     reconnect: { stop(): void };
   }

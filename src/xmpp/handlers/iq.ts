@@ -10,6 +10,8 @@ import { Element } from 'ltx';
 import { StanzaError } from '../errors.js';
 import type { LocalSession, Router } from '../router.js';
 import { iqResult, type Envelope } from '../stanza.js';
+import { NS_ROSTER, rosterGet, rosterSet } from './roster.js';
+import { NS_BLOCKING, blockSet, blockedBetween, blocklistGet, unblockSet } from './blocking.js';
 
 type IqEnvelope = Extract<Envelope, { kind: 'iq' }>;
 type Handler = (router: Router, session: LocalSession, iq: IqEnvelope) => Promise<Element | null> | Element | null;
@@ -20,7 +22,7 @@ export const NS_PING = 'urn:xmpp:ping';
 export const NS_VERSION = 'jabber:iq:version';
 export const NS_CARBONS = 'urn:xmpp:carbons:2';
 
-export const SERVER_FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, NS_CARBONS, 'msgoffline', 'urn:xmpp:delay'];
+export const SERVER_FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, NS_CARBONS, 'msgoffline', 'urn:xmpp:delay', 'jabber:iq:roster', 'urn:xmpp:blocking'];
 
 function discoInfo(identity: { category: string; type: string; name?: string }, features: string[]): Element {
   const q = new Element('query', { xmlns: NS_DISCO_INFO });
@@ -63,9 +65,20 @@ const ACCOUNT_IQ: Record<string, Handler> = {
   [`get ${NS_PING} ping`]: () => null,
 };
 
+/** What the server answers to a user about their own account (RFC 6121 §2: the roster). */
+const OWN_ACCOUNT_IQ: Record<string, Handler> = {
+  [`get ${NS_ROSTER} query`]: rosterGet,
+  [`set ${NS_ROSTER} query`]: rosterSet,
+  [`get ${NS_BLOCKING} blocklist`]: blocklistGet,
+  [`set ${NS_BLOCKING} block`]: blockSet,
+  [`set ${NS_BLOCKING} unblock`]: unblockSet,
+};
+
 const knownNamespaces = (table: Record<string, Handler>): Set<string> => new Set(Object.keys(table).map((k) => k.split(' ')[1]));
 const SERVER_NS = knownNamespaces(SERVER_IQ);
 const ACCOUNT_NS = knownNamespaces(ACCOUNT_IQ);
+const OWN_IQ = { ...SERVER_IQ, ...ACCOUNT_IQ, ...OWN_ACCOUNT_IQ };
+const OWN_NS = knownNamespaces(OWN_IQ);
 
 export async function handleIq(router: Router, session: LocalSession, iq: IqEnvelope): Promise<void> {
   const to = iq.to;
@@ -78,7 +91,12 @@ export async function handleIq(router: Router, session: LocalSession, iq: IqEnve
     if (to && to.resource !== '' && to.local !== '') await forwardToFull(router, session, iq);
     return;
   }
-  if (toServer || toOwnAccount) return answer(router, session, iq, toServer ? SERVER_IQ : { ...SERVER_IQ, ...ACCOUNT_IQ }, toServer ? SERVER_NS : new Set([...SERVER_NS, ...ACCOUNT_NS]));
+  if (toServer) return answer(router, session, iq, SERVER_IQ, SERVER_NS);
+  if (toOwnAccount) return answer(router, session, iq, OWN_IQ, OWN_NS);
+  // XEP-0191 §3.5: a blocked sender's requests are refused as if nobody were there.
+  if (to && to.local !== session.userId && (await blockedBetween(router, session, to.local)) !== null) {
+    return router.replyError(session, iq, new StanzaError('service-unavailable', `${to.local}@${to.domain} is not reachable`));
+  }
   if (to && to.resource === '') {
     const user = await router.deps.store.users.get(to.local);
     if (!user) return router.replyError(session, iq, new StanzaError('service-unavailable', `no user ${to.local}@${to.domain}`));

@@ -16,6 +16,7 @@ import { StanzaError } from '../errors.js';
 import type { LocalSession, Router } from '../router.js';
 import { elementChildren, type Envelope } from '../stanza.js';
 import { NS_CARBONS } from './iq.js';
+import { blockedBetween, blockedByYouError } from './blocking.js';
 
 type MessageEnvelope = Extract<Envelope, { kind: 'message' }>;
 
@@ -31,6 +32,15 @@ export async function routeMessage(router: Router, session: LocalSession, msg: M
       router.replyError(session, msg, new StanzaError('service-unavailable', 'the server does not accept messages'));
     }
     return;
+  }
+  if (to.local !== session.userId) {
+    const blocked = await blockedBetween(router, session, to.local);
+    if (blocked === 'outbound') return router.replyError(session, msg, blockedByYouError());
+    // XEP-0191 §3.5: the recipient blocks the sender; answered as if nobody were there.
+    if (blocked === 'inbound') {
+      if (msg.type !== 'error' && msg.type !== 'groupchat' && msg.type !== 'headline') router.replyError(session, msg, new StanzaError('service-unavailable', `${to.local}@${to.domain} is not reachable`));
+      return;
+    }
   }
   const xml = msg.el.toString();
   const recs = await router.sessionsOf(to.local);

@@ -1,15 +1,19 @@
 /**
- * Presence from a client (RFC 6121 §4), the part this node needs before
- * rosters arrive: a resource's availability and priority (which decide
- * message routing, RFC 6121 §8.5), initial presence releasing offline
- * messages (XEP-0160), broadcast to the user's own resources (RFC 6121
- * §4.2.2), and directed presence (§4.6) with the unavailable it owes at
- * logout. Subscriptions and roster broadcast come with the roster module.
+ * Presence from a client (RFC 6121 §4): availability and priority of a
+ * resource (they also decide message routing, RFC 6121 §8.5), broadcast to
+ * the user's watchers and own resources, probes of the contacts the user is
+ * subscribed to on initial presence (answered from their current presence, or
+ * their last unavailable with its delay stamp), stored subscription requests
+ * and offline messages released to a session coming online, directed
+ * presence (§4.6) with the unavailable it owes at logout, and subscription
+ * stanzas handed to the roster module (§3).
  */
 import { Element, parse } from 'ltx';
 import type { LocalSession, Router } from '../router.js';
-import type { Envelope } from '../stanza.js';
+import { withTo, type Envelope } from '../stanza.js';
 import { StanzaError } from '../errors.js';
+import { fanOut, publish } from '../fanout.js';
+import { deliverPendingRequests, subscriptionPresence } from './roster.js';
 
 type PresenceEnvelope = Extract<Envelope, { kind: 'presence' }>;
 
@@ -21,13 +25,25 @@ const directed = new WeakMap<LocalSession, Set<string>>();
 export async function routePresence(router: Router, session: LocalSession, p: PresenceEnvelope): Promise<void> {
   if (!p.to) {
     if (p.type === 'available') return selfAvailable(router, session, p);
-    if (p.type === 'unavailable') return selfUnavailable(router, session, p.el.toString());
+    if (p.type === 'unavailable') return selfUnavailable(router, session, p.el);
     // Subscription requests without a target, probes to nobody: nothing to do.
     return;
   }
-  if (p.type === 'available' || p.type === 'unavailable') return directedPresence(router, session, p);
-  // Subscription management (subscribe, subscribed, ...) and probes need the roster: not served yet.
-  if (p.type !== 'error') router.replyError(session, p, new StanzaError('feature-not-implemented', 'presence subscriptions are not available on this server yet'));
+  switch (p.type) {
+    case 'available': case 'unavailable': return directedPresence(router, session, p);
+    case 'subscribe': case 'subscribed': case 'unsubscribe': case 'unsubscribed': return subscriptionPresence(router, session, p);
+    // RFC 6121 §4.3: probes are the server's business; a client's probe is ignored.
+    case 'probe': return;
+    case 'error': return directedPresence(router, session, p);
+  }
+}
+
+/** The stanza as broadcast: from the full JID, no 'to', in jabber:client. */
+function broadcastForm(el: Element, from: string): string {
+  const copy = parse(el.toString()) as Element;
+  delete copy.attrs.to;
+  copy.attrs.from = from;
+  return copy.toString();
 }
 
 async function selfAvailable(router: Router, session: LocalSession, p: PresenceEnvelope): Promise<void> {
@@ -41,47 +57,81 @@ async function selfAvailable(router: Router, session: LocalSession, p: PresenceE
       return router.replyError(session, p, new StanzaError('bad-request', 'priority must be an integer from -128 to 127'));
     }
   }
+  const initial = !session.available;
+  const xml = broadcastForm(p.el, session.fullJid);
   session.available = true;
   session.priority = priority;
-  await router.updatePresence(session);
-  await broadcastToOwnResources(router, session, p.el.toString(), true);
+  session.presenceXml = xml;
+  const { watchers, contacts } = await publish(router, session, true, xml, initial);
+  // RFC 6121 §4.2.2 / §4.4.2: to the watchers, and to the user's own available resources (itself included).
+  fanOut(router, xml, watchers);
+  await toOwnResources(router, session, xml, true);
+  if (initial) {
+    // RFC 6121 §4.2.3: the probes' answers, from the contacts' current presence, to this resource.
+    for (const c of contacts) if (c.presence) session.send(withTo(c.presence, session.fullJid));
+    await answerProbesOfAbsentContacts(router, session, new Set(contacts.map((c) => c.userId)));
+    await deliverPendingRequests(router, session);
+  }
   if (priority >= 0 && !session.offlineFlushed) {
     session.offlineFlushed = true;
     void router.deliverOffline(session, withDelay(router.domain));
   }
 }
 
-/** Marks a session unavailable and tells those who saw it available. Also used when a session ends. */
-export async function selfUnavailable(router: Router, session: LocalSession, xml?: string): Promise<void> {
-  if (!session.available) return;
-  session.available = false;
-  // A replaced session's resource lives on in its successor: its registration and its
-  // contacts' view are the successor's now. Only those it sent directed presence to hear it leave.
-  if (session.replaced) return sendDirectedUnavailable(router, session, xml);
-  const stanza = xml ?? new Element('presence', { xmlns: 'jabber:client', from: session.fullJid, type: 'unavailable' }).toString();
-  await router.updatePresence(session);
-  await broadcastToOwnResources(router, session, stanza, false);
-  await sendDirectedUnavailable(router, session, stanza);
+/**
+ * Contacts with no available resource answer a probe with their last
+ * unavailable presence, stamped with when it was (RFC 6121 §4.3.2) — only
+ * when one is known, so a contact who never signed in sends nothing.
+ */
+async function answerProbesOfAbsentContacts(router: Router, session: LocalSession, online: Set<string>): Promise<void> {
+  const { store } = router.deps;
+  const suffix = `@${router.domain}`;
+  const roster = await store.rosters.get(session.userId);
+  for (const item of roster.items) {
+    if ((item.subscription !== 'to' && item.subscription !== 'both') || !item.jid.endsWith(suffix)) continue;
+    const id = item.jid.slice(0, -suffix.length);
+    if (online.has(id)) continue;
+    const last = await store.presence.getLast(id);
+    if (!last?.stanza) continue;
+    if (await store.blocks.isBlocked(id, `${session.userId}${suffix}`)) continue;
+    const el = parse(last.stanza) as Element;
+    el.attrs.to = session.fullJid;
+    el.c('delay', { xmlns: 'urn:xmpp:delay', from: router.domain, stamp: new Date(last.at).toISOString() });
+    session.send(el.toString());
+  }
 }
 
-async function sendDirectedUnavailable(router: Router, session: LocalSession, xml?: string): Promise<void> {
-  const stanza = xml ?? new Element('presence', { xmlns: 'jabber:client', from: session.fullJid, type: 'unavailable' }).toString();
+/** Marks a session unavailable and tells those who saw it available. Also used when a session ends. */
+export async function selfUnavailable(router: Router, session: LocalSession, el?: Element): Promise<void> {
+  if (!session.available) return;
+  session.available = false;
+  session.presenceXml = null;
+  const xml = el ? broadcastForm(el, session.fullJid) : new Element('presence', { xmlns: 'jabber:client', from: session.fullJid, type: 'unavailable' }).toString();
+  // A replaced session's resource lives on in its successor: its registration and its
+  // contacts' view are the successor's now. Only those it sent directed presence to hear it leave.
+  if (!session.replaced) {
+    const { watchers } = await publish(router, session, false, null, false);
+    fanOut(router, xml, watchers);
+    await toOwnResources(router, session, xml, false);
+    const others = (await router.sessionsOf(session.userId)).filter((r) => r.available && r.resource !== session.resource);
+    if (others.length === 0) {
+      await router.deps.store.presence.setLast(session.userId, { stanza: xml, at: router.deps.now() })
+        .catch((e) => router.deps.log.warn({ err: e }, 'last presence not kept'));
+    }
+  }
   const seen = directed.get(session);
   if (seen) {
     directed.delete(session);
-    for (const full of seen) {
-      const el = parse(stanza) as Element;
-      el.attrs.to = full;
-      await sendToFullOrBare(router, full, el.toString());
-    }
+    for (const full of seen) await sendToFullOrBare(router, full, withTo(xml, full));
   }
 }
 
 /** RFC 6121 §4.2.2, §4.5.2: a resource's presence goes to the user's available resources (itself too when it comes online). */
-async function broadcastToOwnResources(router: Router, session: LocalSession, xml: string, includeSelf: boolean): Promise<void> {
+async function toOwnResources(router: Router, session: LocalSession, xml: string, includeSelf: boolean): Promise<void> {
+  const bare = `${session.userId}@${router.domain}`;
   for (const rec of await router.sessionsOf(session.userId)) {
     const self = rec.resource === session.resource;
-    if (self ? includeSelf && !session.replaced : rec.available) await router.deliver(rec, xml);
+    if (self ? includeSelf : rec.available) await router.deliver(rec, withTo(xml, bare));
   }
 }
 
@@ -89,28 +139,26 @@ async function directedPresence(router: Router, session: LocalSession, p: Presen
   const to = p.to!;
   if (to.local === '') return; // presence to the server itself
   const full = to.resource ? `${to.local}@${to.domain}/${to.resource}` : `${to.local}@${to.domain}`;
+  if (await router.deps.store.blocks.isBlocked(to.local, `${session.userId}@${router.domain}`)) return; // XEP-0191 §3.5: dropped
   let seen = directed.get(session);
   if (p.type === 'available') {
     if (!seen) directed.set(session, (seen = new Set()));
     // Bounded: a client cannot make the server remember without limit.
     if (seen.size < MAX_DIRECTED) seen.add(full);
-  } else {
+  } else if (p.type === 'unavailable') {
     seen?.delete(full);
   }
   await sendToFullOrBare(router, full, p.el.toString());
 }
 
 async function sendToFullOrBare(router: Router, target: string, xml: string): Promise<void> {
-  const [bare, resource] = splitResource(target);
+  const slash = target.indexOf('/');
+  const bare = slash < 0 ? target : target.slice(0, slash);
+  const resource = slash < 0 ? '' : target.slice(slash + 1);
   const userId = bare.slice(0, bare.indexOf('@'));
   for (const rec of await router.sessionsOf(userId)) {
     if (resource ? rec.resource === resource : rec.available) await router.deliver(rec, xml);
   }
-}
-
-function splitResource(j: string): [string, string] {
-  const i = j.indexOf('/');
-  return i < 0 ? [j, ''] : [j.slice(0, i), j.slice(i + 1)];
 }
 
 /** XEP-0203: an offline message carries when the server took it. */
