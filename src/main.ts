@@ -66,7 +66,8 @@ export async function startNode(config: Config, opts: StartOptions = {}): Promis
     await xmpp.start();
 
     const admin = await createAdminServer({
-      store, metrics, token: adminToken, log,
+      store, metrics, token: adminToken, log, domain: config.domain,
+      presence: (userId) => xmpp.router.presenceTuples(userId),
       health: async () => {
         const checks: Record<string, string> = {};
         let ok = true;

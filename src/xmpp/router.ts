@@ -5,7 +5,9 @@
  * directly; sessions held by another node are reached over the bus. The
  * decision table is docs/routing.md; keep the two in step.
  */
+import { Element, parse } from 'ltx';
 import type { Bus, BusMessage } from '../bus/types.js';
+import { SHOWS, type PresenceTuple, type Show } from '../presence-engine/model.js';
 import { isImpError } from '../errors.js';
 import type { RosterLimits } from '../store/roster-types.js';
 import type { SessionRecord, Store } from '../store/types.js';
@@ -352,4 +354,25 @@ export class Router {
   }
 
   bare(j: Jid): string { return bareJid(j); }
+
+  /**
+   * The user's XMPP resources as presence-engine tuples (one source per
+   * resource): what the presence viewer and, later, SIP watchers compose.
+   */
+  async presenceTuples(userId: string): Promise<PresenceTuple[]> {
+    const out: PresenceTuple[] = [];
+    for (const rec of await this.sessionsOf(userId)) {
+      const xml = rec.presence ?? this.byFull.get(`${userId}@${this.domain}/${rec.resource}`)?.presenceXml ?? null;
+      let show: Show = 'available';
+      let status: string | null = null;
+      if (xml) {
+        const el = parse(xml) as Element;
+        const s = el.getChildText('show');
+        if (s && (SHOWS as readonly string[]).includes(s)) show = s as Show;
+        status = el.getChildText('status');
+      }
+      out.push({ source: { kind: 'xmpp', id: rec.resource }, available: rec.available, show, status, priority: rec.priority, updatedAt: rec.since });
+    }
+    return out;
+  }
 }
