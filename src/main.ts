@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createAdminServer } from './admin/http-server.js';
 import { LocalBus } from './bus/local.js';
+import { RedisBus } from './bus/redis.js';
 import type { Bus } from './bus/types.js';
 import type { Config } from './config.js';
 import { openStore } from './store/open.js';
@@ -52,7 +53,10 @@ export async function startNode(config: Config, opts: StartOptions = {}): Promis
     const tlsId = await loadTlsIdentity({ domain: config.domain, certFile: config.tlsCert, keyFile: config.tlsKey, dataDir: persistent ? config.dataDir : undefined });
     const adminToken = resolveAdminToken(config, persistent, opts.onTokenGenerated);
     const metrics = new Metrics();
-    const bus = opts.bus ?? new LocalBus();
+    // Several nodes share a Redis store: they reach each other's sessions over Redis pub/sub too.
+    const bus = opts.bus ?? (config.store === 'redis' && config.redisUrl
+      ? await RedisBus.open({ url: config.redisUrl, prefix: config.redisPrefix, log })
+      : new LocalBus((e) => log.error({ err: e }, 'bus handler failed')));
     if (!opts.bus) cleanups.push(() => bus.close());
 
     store.onStatus((s) => (s === 'down' ? log.error('store unreachable: sign-ins fail until it returns') : log.info('store reachable again')));

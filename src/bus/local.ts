@@ -4,11 +4,26 @@ import type { Bus, BusHandler, BusMessage } from './types.js';
 export class LocalBus implements Bus {
   private handlers = new Map<string, BusHandler>();
 
+  /** `onError`: a handler that throws is reported here instead of taking the process down. */
+  constructor(private readonly onError: (err: unknown) => void = () => {}) {}
+
+  private call(h: BusHandler, msg: BusMessage): void {
+    try { h(msg); } catch (e) { this.onError(e); }
+  }
+
   async send(nodeId: string, msg: BusMessage): Promise<boolean> {
     const h = this.handlers.get(nodeId);
     if (!h) return false;
     // Asynchronous like a real network hop, so callers never depend on re-entrancy.
-    queueMicrotask(() => h(msg));
+    queueMicrotask(() => this.call(h, msg));
+    return true;
+  }
+
+  async sendMany(nodeId: string, msgs: BusMessage[]): Promise<boolean> {
+    const h = this.handlers.get(nodeId);
+    if (!h) return false;
+    // One microtask per message keeps the order and lets one throwing handler call spare the rest.
+    for (const msg of msgs) queueMicrotask(() => this.call(h, msg));
     return true;
   }
 

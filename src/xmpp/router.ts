@@ -173,7 +173,13 @@ export class Router {
   async deliver(rec: SessionRecord, xml: string, kind: 'stanza' | 'carbon' | 'roster' | 'blocklist' = 'stanza'): Promise<boolean> {
     const full = `${rec.userId}@${this.domain}/${rec.resource}`;
     if (rec.nodeId === this.nodeId) return this.deliverLocal({ kind, to: full, xml });
-    return this.deps.bus.send(rec.nodeId, { kind, to: full, xml } as BusMessage);
+    try {
+      return await this.deps.bus.send(rec.nodeId, { kind, to: full, xml });
+    } catch (e) {
+      // The bus is Redis: away with the store. The stanza is treated as not delivered (stored or refused).
+      if (isImpError(e, 'IMP_STORE_UNAVAILABLE')) return false;
+      throw e;
+    }
   }
 
   /** Writes to a session of this node; false when it is not here. */
@@ -187,8 +193,14 @@ export class Router {
 
   /** Hands a batch of stanzas for sessions of another node over the bus, in one message where the bus can. */
   async sendRemote(nodeId: string, list: Array<{ to: string; xml: string }>): Promise<void> {
-    const msgs: BusMessage[] = list.map(({ to, xml }) => ({ kind: 'stanza', to, xml }));
-    const bus = this.deps.bus as Bus & { sendMany?(nodeId: string, msgs: BusMessage[]): Promise<boolean> };
+    // Recipients that share one rendering (the sessions of one watcher) travel as one stanza-many.
+    const msgs: BusMessage[] = [];
+    for (const { to, xml } of list) {
+      const last = msgs[msgs.length - 1];
+      if (last && last.kind === 'stanza-many' && last.xml === xml) last.to.push(to);
+      else msgs.push({ kind: 'stanza-many', to: [to], xml });
+    }
+    const bus = this.deps.bus;
     if (bus.sendMany) await bus.sendMany(nodeId, msgs);
     else for (const m of msgs) await bus.send(nodeId, m);
   }
@@ -317,11 +329,16 @@ export class Router {
   }
 
   private fromBus(msg: BusMessage): void {
-    if (msg.kind === 'close') {
-      this.byFull.get(msg.to)?.close(msg.condition as StreamErrorCondition, msg.text);
-      return;
+    switch (msg.kind) {
+      case 'close':
+        this.byFull.get(msg.to)?.close(msg.condition as StreamErrorCondition, msg.text);
+        return;
+      case 'stanza-many':
+        for (const to of msg.to) this.deliverLocal({ kind: 'stanza', to, xml: msg.xml });
+        return;
+      default:
+        this.deliverLocal(msg);
     }
-    this.deliverLocal(msg as { kind: 'stanza' | 'carbon' | 'roster' | 'blocklist'; to: string; xml: string });
   }
 
   private deliverLocal(msg: { kind: 'stanza' | 'carbon' | 'roster' | 'blocklist'; to: string; xml: string }): boolean {
