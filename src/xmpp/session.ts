@@ -360,7 +360,7 @@ export class C2SSession implements LocalSession {
       this.leaving = (async () => {
         if (!this.jidValue) return;
         try {
-          if (this.available) await selfUnavailable(this.router, this);
+          await selfUnavailable(this.router, this);
         } catch (e) {
           this.log.warn({ err: e }, 'unavailable presence not broadcast');
         }

@@ -103,13 +103,14 @@ async function answerProbesOfAbsentContacts(router: Router, session: LocalSessio
 
 /** Marks a session unavailable and tells those who saw it available. Also used when a session ends. */
 export async function selfUnavailable(router: Router, session: LocalSession, el?: Element): Promise<void> {
-  if (!session.available) return;
+  const wasAvailable = session.available;
   session.available = false;
   session.presenceXml = null;
   const xml = el ? broadcastForm(el, session.fullJid) : new Element('presence', { xmlns: 'jabber:client', from: session.fullJid, type: 'unavailable' }).toString();
   // A replaced session's resource lives on in its successor: its registration and its
-  // contacts' view are the successor's now. Only those it sent directed presence to hear it leave.
-  if (!session.replaced) {
+  // contacts' view are the successor's now. Only those it sent directed presence to hear it leave
+  // (RFC 6121 §4.6.3 — also when it never sent broadcast presence).
+  if (wasAvailable && !session.replaced) {
     const { watchers } = await publish(router, session, false, null, false);
     fanOut(router, xml, watchers);
     await toOwnResources(router, session, xml, false);
