@@ -37,7 +37,7 @@ export interface NodeHandle {
 }
 
 export function storeOptions(config: Config): StoreOptions {
-  return { kind: config.store, redisUrl: config.redisUrl, prefix: config.redisPrefix, dataDir: config.dataDir };
+  return { kind: config.store, redisUrl: config.redisUrl, prefix: config.redisPrefix, dataDir: config.dataDir, domain: config.domain };
 }
 
 export interface StartOptions { log?: Logger; bus?: Bus; clock?: Clock; onTokenGenerated?(token: string): void }

@@ -34,6 +34,11 @@ export function grantsPresence(sub: Subscription): boolean {
   return sub === 'from' || sub === 'both';
 }
 
+/** RFC 6121 §3: with subscription to/both the user receives the contact's presence (and probes it at log-in). */
+export function receivesPresence(sub: Subscription): boolean {
+  return sub === 'to' || sub === 'both';
+}
+
 export function copyItem(i: RosterItem): RosterItem {
   return {
     jid: i.jid, name: i.name, groups: [...i.groups], subscription: i.subscription,

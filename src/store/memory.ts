@@ -10,7 +10,7 @@
  * never change what the store holds, exactly as with a real backend.
  */
 import { ImpError, storeUnavailable } from '../errors.js';
-import { MemoryBlocks, MemoryPresence, MemoryRosterState, MemoryRosters } from './memory-roster.js';
+import { MemoryBlocks, MemoryPresence, MemoryRosterState, MemoryRosters, receivesPresence } from './memory-roster.js';
 import type {
   BlockStore, Credentials, OfflineMessage, OfflineStore, PresenceStore, RosterStore, SessionRecord, SessionStore, Store,
   StoreStatus, UserFields, UserPage, UserRecord, UserStore,
@@ -59,6 +59,31 @@ export function mergeUserFields(rec: UserRecord, fields: UserFields, nowMs: numb
  */
 export function compareUserIds(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The domain a store assumes when none is given (StoreOptions.domain). */
+export const DEFAULT_DOMAIN = 'localhost';
+
+/**
+ * The userId behind a bare JID when the JID is on our domain (`suffix` is
+ * `@<domain>`), else null. Byte-for-byte, as the Redis script compares.
+ */
+export function localUserId(jid: string, suffix: string): string | null {
+  return jid.length > suffix.length && jid.endsWith(suffix) ? jid.slice(0, -suffix.length) : null;
+}
+
+/** What publish hands out for an available session (every backend alike). */
+export interface PublishOutcome { watchers: SessionRecord[]; contacts: SessionRecord[] }
+
+/**
+ * A session as publish returns it: only what the fan-out reads. `available`
+ * is true by construction; `since` is not carried (0), so the Redis script
+ * can keep its reply small. Contacts carry `presence`, watchers do not.
+ */
+export function publishedSession(userId: string, resource: string, nodeId: string, priority: number, presence?: string | null): SessionRecord {
+  const r: SessionRecord = { userId, resource, nodeId, priority, available: true, since: 0 };
+  if (presence !== undefined) r.presence = presence;
+  return r;
 }
 
 export function copyCredentials(c: Credentials): Credentials {
@@ -148,19 +173,59 @@ class MemorySessions implements SessionStore {
     if (old) this.index(old.nodeId, old.userId, old.resource, false);
     const stored: SessionRecord = {
       userId: rec.userId, resource: rec.resource, nodeId: rec.nodeId,
-      priority: rec.priority, available: rec.available, since: rec.since,
+      priority: rec.priority, available: rec.available, presence: rec.presence ?? null, since: rec.since,
     };
     res.set(rec.resource, stored);
     this.index(rec.nodeId, rec.userId, rec.resource, true);
     return old ? { ...old } : null;
   }
 
-  async update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean }): Promise<void> {
+  async update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean; presence?: string | null }): Promise<void> {
     this.s.check();
     const cur = this.byUser.get(userId)?.get(resource);
     if (!cur || cur.nodeId !== nodeId) return;
     if (patch.priority !== undefined) cur.priority = patch.priority;
     if (patch.available !== undefined) cur.available = patch.available;
+    if (patch.presence !== undefined) cur.presence = patch.presence;
+  }
+
+  /** Synchronous from the ownership check to the answer: nothing can interleave, which is the atomicity. */
+  async publish(userId: string, resource: string, nodeId: string, p: { available: boolean; priority: number; presence: string | null }, probe: boolean):
+    Promise<PublishOutcome | null> {
+    this.s.check();
+    const cur = this.byUser.get(userId)?.get(resource);
+    if (!cur || cur.nodeId !== nodeId) return null;
+    cur.available = p.available;
+    cur.priority = p.priority;
+    cur.presence = p.presence;
+    const st = this.s.rosterState;
+    const suffix = `@${this.s.domain}`;
+    const blocked = st.blocks.get(userId);
+    const watchers: SessionRecord[] = [];
+    for (const jid of st.rosters.get(userId)?.watchers ?? []) {
+      const id = localUserId(jid, suffix);
+      if (id === null || blocked?.has(jid)) continue;
+      for (const r of this.byUser.get(id)?.values() ?? []) {
+        if (r.available) watchers.push(publishedSession(r.userId, r.resource, r.nodeId, r.priority));
+      }
+    }
+    const contacts: SessionRecord[] = [];
+    if (probe) {
+      const me = `${userId}${suffix}`;
+      for (const item of st.rosters.get(userId)?.items.values() ?? []) {
+        const id = receivesPresence(item.subscription) ? localUserId(item.jid, suffix) : null;
+        if (id === null || st.blocks.get(id)?.has(me)) continue;
+        for (const r of this.byUser.get(id)?.values() ?? []) {
+          if (r.available) contacts.push(publishedSession(r.userId, r.resource, r.nodeId, r.priority, r.presence ?? null));
+        }
+      }
+    }
+    return { watchers, contacts };
+  }
+
+  async listByUsers(userIds: string[]): Promise<Map<string, SessionRecord[]>> {
+    this.s.check();
+    return new Map(userIds.map((id) => [id, [...(this.byUser.get(id)?.values() ?? [])].map((r) => ({ ...r }))]));
   }
 
   async unregister(userId: string, resource: string, nodeId: string): Promise<void> {
@@ -250,7 +315,11 @@ export class MemoryStore implements Store {
   readonly rosterState = new MemoryRosterState();
   private closed = false;
 
-  constructor(readonly clock: NowSource = systemNow) {
+  /** The XMPP domain: publish maps bare JIDs `<userId>@<domain>` to userIds. */
+  readonly domain: string;
+
+  constructor(readonly clock: NowSource = systemNow, opts: { domain?: string } = {}) {
+    this.domain = opts.domain ?? DEFAULT_DOMAIN;
     this.users = new MemoryUsers(this);
     this.sessions = new MemorySessions(this);
     this.offline = this.offlineStore = new MemoryOffline(this);

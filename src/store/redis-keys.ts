@@ -23,7 +23,13 @@ export class RedisKeys {
   /** STRING counter: the last offline message id handed out for the user. */
   offlineSeq(userId: string): string { return `${this.prefix}offline-seq:${userId}`; }
   /** HASH: resource → session record JSON, every bound resource of the user on any node. */
-  sessions(userId: string): string { return `${this.prefix}sessions:${userId}`; }
+  sessions(userId: string): string { return `${this.sessionsPrefix()}${userId}`; }
+  /**
+   * What sessions(userId) puts before the userId. impPresencePublish gets it
+   * in ARGV and appends the userIds it finds in a watcher set or roster: the
+   * one place where a script builds key names (see docs/redis-keys.md).
+   */
+  sessionsPrefix(): string { return `${this.prefix}sessions:`; }
   /** SET: sessionRef()s of the sessions a node owns (the per-node index). */
   nodeSessions(nodeId: string): string { return `${this.prefix}node-sessions:${nodeId}`; }
 
@@ -36,7 +42,9 @@ export class RedisKeys {
   /** SET: the JIDs of the user's hidden items, so visible = HLEN roster - SCARD this, without reading items. */
   rosterHidden(userId: string): string { return `${this.prefix}roster-hidden:${userId}`; }
   /** SET: the JIDs (or domains) the user blocks (XEP-0191). */
-  blocks(userId: string): string { return `${this.prefix}blocks:${userId}`; }
+  blocks(userId: string): string { return `${this.blocksPrefix()}${userId}`; }
+  /** What blocks(userId) puts before the userId (ARGV of impPresencePublish, as sessionsPrefix). */
+  blocksPrefix(): string { return `${this.prefix}blocks:`; }
   /** STRING: the user's last presence as JSON `{stanza, at}`. */
   lastPresence(userId: string): string { return `${this.prefix}last:${userId}`; }
 

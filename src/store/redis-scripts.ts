@@ -185,9 +185,10 @@ return {1, cur}`,
   },
 
   /**
-   * Changes priority/availability of a session, only if nodeId still owns it.
+   * Changes priority/availability/presence of a session, only if nodeId still owns it.
    * KEYS[1] the user's sessions hash
    * ARGV[1] resource   ARGV[2] nodeId   ARGV[3] priority or '' (keep)   ARGV[4] '1' / '0' available, or '' (keep)
+   * ARGV[5] presence: '' keep, '0' set to null, '1' set to ARGV[6]   ARGV[6] the presence stanza ('' unless ARGV[5] is '1')
    * Returns 1 when changed, 0 when absent or owned by another node.
    */
   impSessionUpdate: {
@@ -199,8 +200,115 @@ local rec = cjson.decode(cur)
 if rec.nodeId ~= ARGV[2] then return 0 end
 if ARGV[3] ~= '' then rec.priority = tonumber(ARGV[3]) end
 if ARGV[4] ~= '' then rec.available = (ARGV[4] == '1') end
+if ARGV[5] == '1' then rec.presence = ARGV[6] elseif ARGV[5] == '0' then rec.presence = cjson.null end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
 return 1`,
+  },
+
+  /**
+   * The presence hot path (SessionStore.publish), all in one script so that
+   * what it writes and what it reads are one instant: records the session's
+   * availability, priority and presence, then collects the available
+   * sessions of the user's watchers (minus those the user blocks) and, with
+   * probe, those of the contacts the user is subscribed to (to/both; minus
+   * those that block the user), with their presence.
+   *
+   * It reads keys it is not given: each local watcher's and contact's
+   * sessions hash (ARGV[10] .. userId) and, with probe, each contact's block
+   * list (ARGV[11] .. userId). Fine on one Redis; under Redis Cluster those
+   * keys would have to share a slot (docs/redis-keys.md).
+   *
+   * KEYS[1] the user's sessions hash   KEYS[2] the user's watchers set
+   * KEYS[3] the user's block list      KEYS[4] the user's roster hash (read only with probe)
+   * ARGV[1] resource   ARGV[2] nodeId (the owner expected)   ARGV[3] '1' / '0' available   ARGV[4] priority
+   * ARGV[5] '1' when ARGV[6] is the presence stanza, '0' for null   ARGV[6] the stanza, or ''
+   * ARGV[7] '1' to probe the contacts   ARGV[8] '@' .. domain (a JID is local when it ends so, with a localpart before)
+   * ARGV[9] the user's bare JID (what a contact's block list would hold)
+   * ARGV[10] the sessions key prefix   ARGV[11] the block list key prefix (RedisKeys.sessionsPrefix / blocksPrefix)
+   * Returns nil (nothing written) when the session is absent or owned by
+   * another node; else {watchers, contacts}, two flat arrays: watchers
+   * holds userId, resource, nodeId, priority per available session,
+   * contacts userId, resource, nodeId, priority, presence (nil when none).
+   */
+  impPresencePublish: {
+    numberOfKeys: 4,
+    lua: `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return false end
+local decode = cjson.decode
+local rec = decode(cur)
+if rec.nodeId ~= ARGV[2] then return false end
+rec.available = ARGV[3] == '1'
+rec.priority = tonumber(ARGV[4])
+if ARGV[5] == '1' then rec.presence = ARGV[6] else rec.presence = cjson.null end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
+
+local suffix, sp = ARGV[8], ARGV[10]
+local sl, sub = #suffix, string.sub
+local function localpart(jid)
+  local n = #jid - sl
+  if n > 0 and sub(jid, n + 1) == suffix then return sub(jid, 1, n) end
+  return nil
+end
+
+local w, nw = {}, 0
+local jids = redis.call('SMEMBERS', KEYS[2])
+if #jids > 0 then
+  -- Blocks: none (the usual case) costs one SCARD; a short list is read
+  -- whole; a list longer than the watchers is asked per watcher.
+  local nb = redis.call('SCARD', KEYS[3])
+  local blocked
+  if nb > 0 and nb <= #jids then
+    blocked = {}
+    for _, b in ipairs(redis.call('SMEMBERS', KEYS[3])) do blocked[b] = true end
+  end
+  for i = 1, #jids do
+    local jid = jids[i]
+    local id = localpart(jid)
+    if id and nb > 0 then
+      if blocked then
+        if blocked[jid] then id = nil end
+      elseif redis.call('SISMEMBER', KEYS[3], jid) == 1 then
+        id = nil
+      end
+    end
+    if id then
+      local vals = redis.call('HVALS', sp .. id)
+      for j = 1, #vals do
+        local s = decode(vals[j])
+        if s.available == true then
+          w[nw + 1], w[nw + 2], w[nw + 3], w[nw + 4] = id, s.resource, s.nodeId, s.priority
+          nw = nw + 4
+        end
+      end
+    end
+  end
+end
+
+local c, nc = {}, 0
+if ARGV[7] == '1' then
+  local me, bp = ARGV[9], ARGV[11]
+  local items = redis.call('HGETALL', KEYS[4])
+  for i = 1, #items, 2 do
+    local id = localpart(items[i])
+    if id then
+      local subscription = decode(items[i + 1]).subscription
+      if (subscription == 'to' or subscription == 'both') and redis.call('SISMEMBER', bp .. id, me) == 0 then
+        local vals = redis.call('HVALS', sp .. id)
+        for j = 1, #vals do
+          local s = decode(vals[j])
+          if s.available == true then
+            local p = s.presence
+            if type(p) ~= 'string' then p = false end
+            c[nc + 1], c[nc + 2], c[nc + 3], c[nc + 4], c[nc + 5] = id, s.resource, s.nodeId, s.priority, p
+            nc = nc + 5
+          end
+        end
+      end
+    end
+  end
+end
+return {w, c}`,
   },
 
   /**

@@ -15,7 +15,9 @@
 import { Redis } from 'ioredis';
 import { ImpError } from '../errors.js';
 import type { Logger } from '../util/log.js';
-import { USER_FLAG_FIELDS, USER_TEXT_FIELDS, copyCredentials, newUserRecord, type NowSource } from './memory.js';
+import {
+  DEFAULT_DOMAIN, USER_FLAG_FIELDS, USER_TEXT_FIELDS, copyCredentials, newUserRecord, publishedSession, type NowSource, type PublishOutcome,
+} from './memory.js';
 import { exec, q, type ScriptedRedis } from './redis-client.js';
 import { DEFAULT_PREFIX, RedisKeys, parseSessionRef, sessionRef } from './redis-keys.js';
 import { RedisBlocks, RedisPresence, RedisRosters } from './redis-roster.js';
@@ -35,6 +37,8 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
   /** A connection that answers nothing for this long while a command waits is treated as lost (default 5000 ms). */
   socketTimeoutMs?: number;
+  /** The XMPP domain publish maps bare JIDs by (default 'localhost'). */
+  domain?: string;
 }
 
 /** The URL without its password, fit for logs and error messages. */
@@ -127,19 +131,38 @@ function fromHash(h: Record<string, string>): UserRecord | null {
 }
 
 function encodeSession(r: SessionRecord): string {
-  return JSON.stringify({ userId: r.userId, resource: r.resource, nodeId: r.nodeId, priority: r.priority, available: r.available, since: r.since });
+  return JSON.stringify({
+    userId: r.userId, resource: r.resource, nodeId: r.nodeId, priority: r.priority, available: r.available, since: r.since,
+    presence: r.presence ?? null,
+  });
 }
 
 function decodeSession(json: string): SessionRecord {
   const o = JSON.parse(json) as SessionRecord;
-  return { userId: o.userId, resource: o.resource, nodeId: o.nodeId, priority: o.priority, available: o.available, since: o.since };
+  return {
+    userId: o.userId, resource: o.resource, nodeId: o.nodeId, priority: o.priority, available: o.available,
+    presence: o.presence ?? null, since: o.since,
+  };
+}
+
+/** impPresencePublish's flat reply: `width` values per session (4 for watchers, 5 with presence for contacts). */
+function publishedSessions(flat: unknown[], width: 4 | 5): SessionRecord[] {
+  const out: SessionRecord[] = [];
+  for (let i = 0; i + width <= flat.length; i += width) {
+    out.push(publishedSession(flat[i] as string, flat[i + 1] as string, flat[i + 2] as string, flat[i + 3] as number,
+      width === 5 ? (flat[i + 4] as string | null) : undefined));
+  }
+  return out;
 }
 
 /** Refs handed to one purge script: bounds how long one script blocks Redis. */
 const PURGE_BATCH = 500;
 
 class RedisSessions implements SessionStore {
-  constructor(private readonly r: ScriptedRedis, private readonly k: RedisKeys) {}
+  private readonly suffix: string;
+  constructor(private readonly r: ScriptedRedis, private readonly k: RedisKeys, domain: string) {
+    this.suffix = `@${domain}`;
+  }
 
   async register(rec: SessionRecord): Promise<SessionRecord | null> {
     const ref = sessionRef(rec.userId, rec.resource);
@@ -155,11 +178,34 @@ class RedisSessions implements SessionStore {
     throw new ImpError('IMP_INTERNAL', `session ${rec.userId}/${rec.resource}: register kept losing races with other nodes`);
   }
 
-  async update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean }): Promise<void> {
-    if (patch.priority === undefined && patch.available === undefined) return;
+  async update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean; presence?: string | null }): Promise<void> {
+    if (patch.priority === undefined && patch.available === undefined && patch.presence === undefined) return;
     await q(this.r.impSessionUpdate(this.k.sessions(userId), resource, nodeId,
       patch.priority === undefined ? '' : String(patch.priority),
-      patch.available === undefined ? '' : patch.available ? '1' : '0'));
+      patch.available === undefined ? '' : patch.available ? '1' : '0',
+      patch.presence === undefined ? '' : patch.presence === null ? '0' : '1', patch.presence ?? ''));
+  }
+
+  /** One EVALSHA of impPresencePublish. */
+  async publish(userId: string, resource: string, nodeId: string, p: { available: boolean; priority: number; presence: string | null }, probe: boolean):
+    Promise<PublishOutcome | null> {
+    const k = this.k;
+    const reply = await q(this.r.impPresencePublish(
+      k.sessions(userId), k.watchers(userId), k.blocks(userId), k.roster(userId),
+      resource, nodeId, p.available ? '1' : '0', String(p.priority), p.presence === null ? '0' : '1', p.presence ?? '',
+      probe ? '1' : '0', this.suffix, `${userId}${this.suffix}`, k.sessionsPrefix(), k.blocksPrefix())) as [unknown[], unknown[]] | null;
+    if (reply === null) return null;
+    return { watchers: publishedSessions(reply[0], 4), contacts: publishedSessions(reply[1], 5) };
+  }
+
+  /** One pipelined HVALS per distinct user: one round trip. */
+  async listByUsers(userIds: string[]): Promise<Map<string, SessionRecord[]>> {
+    const ids = [...new Set(userIds)];
+    if (ids.length === 0) return new Map();
+    const p = this.r.pipeline();
+    for (const id of ids) p.hvals(this.k.sessions(id));
+    const replies = await exec(p);
+    return new Map(ids.map((id, i) => [id, (replies[i] as string[]).map(decodeSession)]));
   }
 
   async unregister(userId: string, resource: string, nodeId: string): Promise<void> {
@@ -270,7 +316,7 @@ export class RedisStore implements Store {
       retryStrategy: (times) => Math.min(100 * times, 1000),
     }) as ScriptedRedis;
     for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
-    const store = new RedisStore(client, new RedisKeys(opts.prefix ?? DEFAULT_PREFIX), opts.log, opts.clock);
+    const store = new RedisStore(client, new RedisKeys(opts.prefix ?? DEFAULT_PREFIX), opts.domain ?? DEFAULT_DOMAIN, opts.log, opts.clock);
     let lastError: Error | undefined;
     const remember = (e: Error): void => { lastError = e; };
     client.on('error', remember);
@@ -294,10 +340,10 @@ export class RedisStore implements Store {
     return store;
   }
 
-  private constructor(private readonly client: ScriptedRedis, keys: RedisKeys, private readonly log?: Logger, clock?: NowSource) {
+  private constructor(private readonly client: ScriptedRedis, keys: RedisKeys, domain: string, private readonly log?: Logger, clock?: NowSource) {
     this.keys = keys;
     this.users = new RedisUsers(client, keys, clock ?? { now: () => Date.now() });
-    this.sessions = new RedisSessions(client, keys);
+    this.sessions = new RedisSessions(client, keys, domain);
     this.offline = new RedisOffline(client, keys);
     this.rosters = new RedisRosters(client, keys);
     this.blocks = new RedisBlocks(client, keys);

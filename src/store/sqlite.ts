@@ -13,7 +13,9 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { ImpError } from '../errors.js';
 import type { Logger } from '../util/log.js';
-import { copyCredentials, mergeUserFields, newUserRecord, type NowSource } from './memory.js';
+import {
+  DEFAULT_DOMAIN, copyCredentials, mergeUserFields, newUserRecord, publishedSession, type NowSource, type PublishOutcome,
+} from './memory.js';
 import { guard, mapError, sql } from './sqlite-db.js';
 import { ROSTER_USER_TABLES, SqliteBlocks, SqlitePresence, SqliteRosters } from './sqlite-roster.js';
 import type {
@@ -60,6 +62,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE roster_versions (user_id TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE blocks (user_id TEXT NOT NULL, jid TEXT NOT NULL, PRIMARY KEY (user_id, jid)) WITHOUT ROWID;
    CREATE TABLE last_presence (user_id TEXT PRIMARY KEY, stanza TEXT, at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // 3: a session's current available presence, so any node answers a probe
+  // for it (SessionRecord.presence). NULL for rows from before.
+  'ALTER TABLE sessions ADD COLUMN presence TEXT;',
 ];
 
 interface UserRow {
@@ -67,7 +72,9 @@ interface UserRow {
   email: string | null; telephone_number: string | null; im_presence_enabled: number; home_cluster: number;
   created_at: string; updated_at: string;
 }
-interface SessionRow { user_id: string; resource: string; node_id: string; priority: number; available: number; since: number }
+interface SessionRow { user_id: string; resource: string; node_id: string; priority: number; available: number; since: number; presence: string | null }
+/** A row of PUBLISH_WATCHERS_SQL / PUBLISH_CONTACTS_SQL (presence only in the latter). */
+interface PublishedRow { user_id: string; resource: string; node_id: string; priority: number; presence?: string | null }
 interface OfflineRow { id: number; stanza: string; stored_at: number }
 
 const fromUserRow = (r: UserRow): UserRecord => ({
@@ -80,10 +87,48 @@ const toUserParams = (u: UserRecord): unknown[] => [
   u.imPresenceEnabled ? 1 : 0, u.homeCluster ? 1 : 0, u.createdAt, u.updatedAt,
 ];
 const fromSessionRow = (r: SessionRow): SessionRecord => ({
-  userId: r.user_id, resource: r.resource, nodeId: r.node_id, priority: r.priority, available: r.available === 1, since: r.since,
+  userId: r.user_id, resource: r.resource, nodeId: r.node_id, priority: r.priority, available: r.available === 1,
+  presence: r.presence ?? null, since: r.since,
 });
 
-export interface SqliteStoreOptions { dataDir: string; log?: Logger; clock?: NowSource }
+const SESSION_COLUMNS = 'user_id, resource, node_id, priority, available, since, presence';
+
+/*
+ * The presence hot path (SqliteSessions.publish), two joins run in one
+ * transaction right after the session's own row is written. Both walk the
+ * user's roster through the index roster_watchers (user_id, subscription)
+ * and find each local contact's sessions by the sessions primary key
+ * (user_id = the JID's localpart); the block check is one primary-key probe
+ * into blocks. Parameters: $user, $suffix ('@' + domain), $me
+ * ($user + $suffix). A JID is local when it ends in $suffix and has a
+ * localpart before it; substr/length count characters on both sides, so any
+ * domain compares alike. Exported so a test can hold them to their plans.
+ */
+const LOCAL_USER = 'substr(r.jid, 1, length(r.jid) - length($suffix))';
+const ON_DOMAIN = 'length(r.jid) > length($suffix) AND substr(r.jid, length(r.jid) - length($suffix) + 1) = $suffix';
+
+/** The available sessions of $user's watchers (from/both) on our domain that $user does not block. */
+export const PUBLISH_WATCHERS_SQL = `SELECT s.user_id, s.resource, s.node_id, s.priority
+  FROM roster_items r JOIN sessions s ON s.user_id = ${LOCAL_USER}
+  WHERE r.user_id = $user AND r.subscription IN ('from', 'both') AND ${ON_DOMAIN} AND s.available = 1
+    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = $user AND b.jid = r.jid)`;
+
+/** The available sessions, with presence, of the contacts $user is subscribed to (to/both) on our domain that do not block $me. */
+export const PUBLISH_CONTACTS_SQL = `SELECT s.user_id, s.resource, s.node_id, s.priority, s.presence
+  FROM roster_items r JOIN sessions s ON s.user_id = ${LOCAL_USER}
+  WHERE r.user_id = $user AND r.subscription IN ('to', 'both') AND ${ON_DOMAIN} AND s.available = 1
+    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = s.user_id AND b.jid = $me)`;
+
+/** The sessions of many users: one statement, the ids as a JSON array, each found by the primary key. */
+export const SESSIONS_OF_MANY_SQL = `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id IN (SELECT value FROM json_each(?))`;
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  log?: Logger;
+  clock?: NowSource;
+  /** The XMPP domain publish maps bare JIDs by (default 'localhost'). */
+  domain?: string;
+}
 
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
@@ -116,7 +161,7 @@ export class SqliteStore implements Store {
       throw err instanceof ImpError ? err : new ImpError('IMP_STORE_UNAVAILABLE', `cannot prepare the embedded store ${this.file}: ${(err as Error).message}`, { cause: err });
     }
     this.users = new SqliteUsers(this.db, this.clock);
-    this.sessions = new SqliteSessions(this.db);
+    this.sessions = new SqliteSessions(this.db, opts.domain ?? DEFAULT_DOMAIN);
     this.offline = new SqliteOffline(this.db);
     this.rosters = new SqliteRosters(this.db);
     this.blocks = new SqliteBlocks(this.db);
@@ -222,26 +267,62 @@ class SqliteUsers implements UserStore {
 }
 
 class SqliteSessions implements SessionStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly suffix: string;
+  constructor(private readonly db: Database.Database, domain: string) {
+    this.suffix = `@${domain}`;
+  }
 
   private row(userId: string, resource: string): SessionRow | undefined {
-    return sql<[string, string], SessionRow>(this.db, 'SELECT * FROM sessions WHERE user_id = ? AND resource = ?').get(userId, resource);
+    return sql<[string, string], SessionRow>(this.db, `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = ? AND resource = ?`).get(userId, resource);
   }
 
   register(rec: SessionRecord): Promise<SessionRecord | null> {
     return guard(() => this.db.transaction(() => {
       const old = this.row(rec.userId, rec.resource);
-      sql(this.db, 'INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?)')
-        .run(rec.userId, rec.resource, rec.nodeId, rec.priority, rec.available ? 1 : 0, rec.since);
+      sql(this.db, `INSERT OR REPLACE INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(rec.userId, rec.resource, rec.nodeId, rec.priority, rec.available ? 1 : 0, rec.since, rec.presence ?? null);
       return old ? fromSessionRow(old) : null;
     }).immediate());
   }
 
-  update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean }): Promise<void> {
+  update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean; presence?: string | null }): Promise<void> {
     return guard(() => {
-      sql(this.db, `UPDATE sessions SET priority = coalesce(?, priority), available = coalesce(?, available)
+      // presence may be set to NULL, so it cannot use coalesce: a flag says whether to touch it.
+      sql(this.db, `UPDATE sessions SET priority = coalesce(?, priority), available = coalesce(?, available),
+                       presence = CASE WHEN ? THEN ? ELSE presence END
                        WHERE user_id = ? AND resource = ? AND node_id = ?`)
-        .run(patch.priority ?? null, patch.available === undefined ? null : patch.available ? 1 : 0, userId, resource, nodeId);
+        .run(patch.priority ?? null, patch.available === undefined ? null : patch.available ? 1 : 0,
+          patch.presence === undefined ? 0 : 1, patch.presence ?? null, userId, resource, nodeId);
+    });
+  }
+
+  /** One IMMEDIATE transaction: the write, then the two joins, with no other writer in between (another process included). */
+  publish(userId: string, resource: string, nodeId: string, p: { available: boolean; priority: number; presence: string | null }, probe: boolean):
+    Promise<PublishOutcome | null> {
+    return guard(() => this.db.transaction((): PublishOutcome | null => {
+      const changed = sql(this.db, `UPDATE sessions SET available = ?, priority = ?, presence = ?
+                                       WHERE user_id = ? AND resource = ? AND node_id = ?`)
+        .run(p.available ? 1 : 0, p.priority, p.presence, userId, resource, nodeId).changes;
+      if (changed === 0) return null;
+      const params = { user: userId, suffix: this.suffix, me: `${userId}${this.suffix}` };
+      const watchers = sql<[typeof params], PublishedRow>(this.db, PUBLISH_WATCHERS_SQL).all(params)
+        .map((r) => publishedSession(r.user_id, r.resource, r.node_id, r.priority));
+      const contacts = probe
+        ? sql<[typeof params], PublishedRow>(this.db, PUBLISH_CONTACTS_SQL).all(params)
+          .map((r) => publishedSession(r.user_id, r.resource, r.node_id, r.priority, r.presence ?? null))
+        : [];
+      return { watchers, contacts };
+    }).immediate());
+  }
+
+  listByUsers(userIds: string[]): Promise<Map<string, SessionRecord[]>> {
+    return guard(() => {
+      const out = new Map<string, SessionRecord[]>(userIds.map((id) => [id, []]));
+      if (out.size === 0) return out;
+      for (const r of sql<[string], SessionRow>(this.db, SESSIONS_OF_MANY_SQL).all(JSON.stringify([...out.keys()]))) {
+        out.get(r.user_id)?.push(fromSessionRow(r));
+      }
+      return out;
     });
   }
 
@@ -256,11 +337,11 @@ class SqliteSessions implements SessionStore {
   }
 
   listByUser(userId: string): Promise<SessionRecord[]> {
-    return guard(() => sql<[string], SessionRow>(this.db, 'SELECT * FROM sessions WHERE user_id = ?').all(userId).map(fromSessionRow));
+    return guard(() => sql<[string], SessionRow>(this.db, `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = ?`).all(userId).map(fromSessionRow));
   }
 
   listByNode(nodeId: string): Promise<SessionRecord[]> {
-    return guard(() => sql<[string], SessionRow>(this.db, 'SELECT * FROM sessions WHERE node_id = ?').all(nodeId).map(fromSessionRow));
+    return guard(() => sql<[string], SessionRow>(this.db, `SELECT ${SESSION_COLUMNS} FROM sessions WHERE node_id = ?`).all(nodeId).map(fromSessionRow));
   }
 
   purgeNode(nodeId: string): Promise<number> {

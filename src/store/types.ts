@@ -91,8 +91,8 @@ export interface SessionStore {
    * the caller can tell that session's node to close it (bind conflict).
    */
   register(rec: SessionRecord): Promise<SessionRecord | null>;
-  /** Updates priority/availability; no-op when the session is not owned by rec.nodeId any more. */
-  update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean }): Promise<void>;
+  /** Updates priority/availability/presence; no-op when the session is not owned by rec.nodeId any more. */
+  update(userId: string, resource: string, nodeId: string, patch: { priority?: number; available?: boolean; presence?: string | null }): Promise<void>;
   /** Removes the session only if it is still owned by nodeId (a replacement elsewhere stays). */
   unregister(userId: string, resource: string, nodeId: string): Promise<void>;
   get(userId: string, resource: string): Promise<SessionRecord | null>;
@@ -171,4 +171,11 @@ export interface StoreOptions {
   prefix?: string;
   /** embedded: the folder holding imp.sqlite. */
   dataDir?: string;
+  /**
+   * The XMPP domain this deployment serves (prepared, e.g. "example.com";
+   * default 'localhost'). SessionStore.publish maps the bare JIDs of the
+   * watcher index and roster to userIds by it: only `<localpart>@<domain>`
+   * is local, any other JID is left to server-to-server delivery.
+   */
+  domain?: string;
 }

@@ -367,7 +367,7 @@ export class Router {
   }
 
   private record(s: LocalSession): SessionRecord {
-    return { userId: s.userId, resource: s.resource, nodeId: this.nodeId, priority: s.priority, available: s.available, since: s.since };
+    return { userId: s.userId, resource: s.resource, nodeId: this.nodeId, priority: s.priority, available: s.available, since: s.since, presence: s.presenceXml };
   }
 
   bare(j: Jid): string { return bareJid(j); }

@@ -8,16 +8,23 @@ import assert from 'node:assert/strict';
 import { isImpError, type ErrorCode } from '../../src/errors.js';
 import { FakeClock } from '../../src/util/clock.js';
 import type { Credentials, SessionRecord, Store } from '../../src/store/types.js';
+import { DOMAIN, publishConformance } from './publish.conformance.js';
 import { rosterConformance } from './roster.conformance.js';
 
 export interface OpenedStore {
   store: Store;
+  /**
+   * A second handle on the same data, as another node holds (another Redis
+   * connection, another SQLite connection); where there is no such thing
+   * (memory), the store itself. The suite closes it before dispose.
+   */
+  twin(): Promise<Store>;
   /** Removes whatever the store left behind (files, keys); the suite has closed the store already. */
   dispose(): Promise<void>;
 }
 
-/** Opens a fresh, empty store that reads the time from `clock`. */
-export type StoreFactory = (clock: FakeClock) => Promise<OpenedStore>;
+/** Opens a fresh, empty store for the domain `domain` that reads the time from `clock`. */
+export type StoreFactory = (clock: FakeClock, domain: string) => Promise<OpenedStore>;
 
 const T0 = Date.UTC(2024, 0, 15, 9, 30, 0);
 
@@ -37,7 +44,7 @@ export function creds(tag: string): Credentials {
 }
 
 export function session(userId: string, resource: string, nodeId: string, extra: Partial<SessionRecord> = {}): SessionRecord {
-  return { userId, resource, nodeId, priority: 0, available: false, since: 1712345678901, ...extra };
+  return { userId, resource, nodeId, priority: 0, available: false, presence: null, since: 1712345678901, ...extra };
 }
 
 const byKey = (a: SessionRecord, b: SessionRecord): number =>
@@ -51,7 +58,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
 
     beforeEach(async function () {
       clock = new FakeClock(T0);
-      opened = await factory(clock);
+      opened = await factory(clock, DOMAIN);
       s = opened.store;
     });
     afterEach(async function () {
@@ -473,6 +480,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
 
     // Rosters, block lists, last presence: roster.conformance.ts, on the same fresh store.
     rosterConformance(() => s);
+
+    // Session presence, listByUsers and the atomic publish: publish.conformance.ts, on the same fresh store.
+    publishConformance(() => s, () => opened.twin());
 
     describe('store', function () {
       it('is up and answers ping', async function () {

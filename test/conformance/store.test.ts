@@ -18,7 +18,7 @@ import { RedisKeys } from '../../src/store/redis-keys.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { emptyItem } from '../../src/store/roster-types.js';
 import { CONTACT_COUNT_SQL, WATCHERS_SQL, WATCHER_COUNT_SQL } from '../../src/store/sqlite-roster.js';
-import { MIGRATIONS, SqliteStore } from '../../src/store/sqlite.js';
+import { MIGRATIONS, PUBLISH_CONTACTS_SQL, PUBLISH_WATCHERS_SQL, SESSIONS_OF_MANY_SQL, SqliteStore } from '../../src/store/sqlite.js';
 import { freshPrefix, testRedisUrl } from '../helpers/redis-server.js';
 import { creds, rejectsWith, session, storeConformance } from './store.conformance.js';
 
@@ -40,21 +40,28 @@ async function deleteUnder(admin: Redis, prefix: string): Promise<void> {
   for (let i = 0; i < keys.length; i += 500) await admin.del(...keys.slice(i, i + 500));
 }
 
-storeConformance('memory', async (clock) => ({ store: new MemoryStore(clock), dispose: async () => {} }));
+storeConformance('memory', async (clock, domain) => {
+  const store = new MemoryStore(clock, { domain });
+  return { store, twin: async () => store, dispose: async () => {} };
+});
 
-storeConformance('embedded (sqlite)', async (clock) => {
+storeConformance('embedded (sqlite)', async (clock, domain) => {
   const dir = tempDir();
-  return { store: new SqliteStore({ dataDir: dir, clock }), dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: new SqliteStore({ dataDir: dir, clock, domain }),
+    twin: async () => new SqliteStore({ dataDir: dir, clock, domain }),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 });
 
 let admin: Redis;
 before(function () { admin = new Redis(testRedisUrl()); });
 after(async function () { await admin.quit(); });
 
-storeConformance('redis', async (clock) => {
+storeConformance('redis', async (clock, domain) => {
   const prefix = freshPrefix('conf');
-  const store = await RedisStore.open({ url: testRedisUrl(), prefix, clock });
-  return { store, dispose: () => deleteUnder(admin, prefix) };
+  const store = await RedisStore.open({ url: testRedisUrl(), prefix, clock, domain });
+  return { store, twin: () => RedisStore.open({ url: testRedisUrl(), prefix, clock, domain }), dispose: () => deleteUnder(admin, prefix) };
 });
 
 describe('embedded store specifics', function () {
@@ -95,17 +102,32 @@ describe('embedded store specifics', function () {
     }
   });
 
-  it('opens in WAL mode at schema version 2', async function () {
+  it('opens in WAL mode at schema version 3', async function () {
     const st = new SqliteStore({ dataDir: dir });
     await st.close();
     const db = new Database(path.join(dir, 'imp.sqlite'));
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(db.pragma('user_version', { simple: true }), 2);
+      assert.equal(db.pragma('user_version', { simple: true }), 3);
     } finally { db.close(); }
   });
 
-  it('migrates a version 1 database to version 2, keeping its data', async function () {
+  it('migrates a version 2 database to version 3: sessions gain a null presence', async function () {
+    const db = new Database(path.join(dir, 'imp.sqlite'));
+    db.exec(MIGRATIONS[0]!);
+    db.exec(MIGRATIONS[1]!);
+    db.pragma('user_version = 2');
+    db.prepare('INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)').run('old', 'r', 'n1', 4, 1, 5);
+    db.close();
+    const st = new SqliteStore({ dataDir: dir });
+    try {
+      assert.deepEqual(await st.sessions.get('old', 'r'), session('old', 'r', 'n1', { priority: 4, available: true, since: 5 }));
+      await st.sessions.update('old', 'r', 'n1', { presence: '<presence/>' });
+      assert.equal((await st.sessions.get('old', 'r'))!.presence, '<presence/>');
+    } finally { await st.close(); }
+  });
+
+  it('migrates a version 1 database to version 3, keeping its data', async function () {
     const db = new Database(path.join(dir, 'imp.sqlite'));
     db.exec(MIGRATIONS[0]!);
     db.pragma('user_version = 1');
@@ -125,7 +147,7 @@ describe('embedded store specifics', function () {
       assert.deepEqual(await st.rosters.get('old'), { version: 0, items: [] });
     } finally { await st.close(); }
     const again = new Database(path.join(dir, 'imp.sqlite'));
-    try { assert.equal(again.pragma('user_version', { simple: true }), 2); } finally { again.close(); }
+    try { assert.equal(again.pragma('user_version', { simple: true }), 3); } finally { again.close(); }
   });
 
   it('answers watchers and both counts from an index alone, never reading rows', async function () {
@@ -138,6 +160,38 @@ describe('embedded store specifics', function () {
       assert.match(plan(WATCHER_COUNT_SQL), /USING COVERING INDEX roster_watchers \(user_id=\? AND subscription=\?\)/);
       assert.match(plan(CONTACT_COUNT_SQL), /USING COVERING INDEX roster_visible \(user_id=\?\)/);
     } finally { db.close(); }
+  });
+
+  it('answers publish with index seeks only: the roster by roster_watchers, sessions and blocks by their keys', async function () {
+    const st = new SqliteStore({ dataDir: dir });
+    await st.close();
+    const db = new Database(path.join(dir, 'imp.sqlite'));
+    try {
+      const plan = (q: string, ...params: unknown[]): string[] => db.prepare(`EXPLAIN QUERY PLAN ${q}`).all(...params).map((r) => (r as { detail: string }).detail);
+      const named = { user: 'alice', suffix: '@example.com', me: 'alice@example.com' };
+      for (const q of [PUBLISH_WATCHERS_SQL, PUBLISH_CONTACTS_SQL]) {
+        const steps = plan(q, named);
+        assert.ok(steps.some((d) => /^SEARCH r USING COVERING INDEX roster_watchers \(user_id=\? AND subscription=\?\)$/.test(d)), steps.join('; '));
+        assert.ok(steps.some((d) => /^SEARCH s USING PRIMARY KEY \(user_id=\?\)$/.test(d)), steps.join('; '));
+        assert.ok(steps.some((d) => /^SEARCH b USING PRIMARY KEY \(user_id=\? AND jid=\?\)$/.test(d)), steps.join('; '));
+        assert.ok(!steps.some((d) => /^SCAN (r|s|b)\b/.test(d)), `no table scan: ${steps.join('; ')}`);
+      }
+      const many = plan(SESSIONS_OF_MANY_SQL, '["a","b"]');
+      assert.ok(many.some((d) => /^SEARCH sessions USING PRIMARY KEY \(user_id=\?\)$/.test(d)), many.join('; '));
+    } finally { db.close(); }
+  });
+
+  it('publish holds one transaction against a second connection (another process would see the same)', async function () {
+    const a = new SqliteStore({ dataDir: dir, domain: 'example.com' });
+    const b = new SqliteStore({ dataDir: dir, domain: 'example.com' });
+    try {
+      await a.sessions.register(session('alice', 'r', 'n1'));
+      await b.rosters.put('alice', { ...emptyItem('bob@example.com'), subscription: 'from' }, { maxContacts: 10, maxWatchers: 10 });
+      await b.sessions.register(session('bob', 'r', 'n2', { available: true }));
+      const out = await a.sessions.publish!('alice', 'r', 'n1', { available: true, priority: 1, presence: '<presence/>' }, false);
+      assert.deepEqual(out?.watchers.map((w) => w.userId), ['bob']);
+      assert.equal((await b.sessions.get('alice', 'r'))!.presence, '<presence/>');
+    } finally { await a.close(); await b.close(); }
   });
 
   it('refuses a database from a newer schema version instead of touching it', async function () {
@@ -228,6 +282,52 @@ describe('redis store specifics', function () {
     assert.equal((await store.users.list(0, 10)).total, 2);
   });
 
+  it('publish is one EVALSHA, survives a flushed script cache, and leaves no key of its own', async function () {
+    const keys = new RedisKeys(prefix);
+    const lim = { maxContacts: 10, maxWatchers: 10 };
+    await store.rosters.put('alice', { ...emptyItem('bob@localhost'), subscription: 'both' }, lim);
+    await store.sessions.register(session('alice', 'r', 'n1'));
+    await store.sessions.register(session('bob', 'r', 'n2', { available: true, presence: '<presence><show>away</show></presence>' }));
+    await admin.script('FLUSH');
+    const first = await store.sessions.publish!('alice', 'r', 'n1', { available: true, priority: 0, presence: null }, true);
+    assert.deepEqual(first?.contacts.map((c) => c.presence), ['<presence><show>away</show></presence>']);
+    await admin.config('RESETSTAT');
+    const out = await store.sessions.publish!('alice', 'r', 'n1', { available: true, priority: 3, presence: '<presence/>' }, true);
+    const stats = await admin.info('commandstats');
+    const calls = (cmd: string): number => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    assert.equal(calls('evalsha'), 1, stats);
+    assert.equal(calls('eval'), 0, stats);
+    assert.deepEqual(out?.watchers.map((w) => [w.userId, w.nodeId]), [['bob', 'n2']]);
+    assert.deepEqual(JSON.parse((await admin.hget(keys.sessions('alice'), 'r'))!),
+      { userId: 'alice', resource: 'r', nodeId: 'n1', priority: 3, available: true, since: 1712345678901, presence: '<presence/>' });
+    assert.deepEqual((await keysUnder(admin, prefix)).sort(), [
+      keys.nodeSessions('n1'), keys.nodeSessions('n2'), keys.roster('alice'), keys.rosterVersion('alice'), keys.sessions('alice'),
+      keys.sessions('bob'), keys.watchers('alice'),
+    ].sort());
+  });
+
+  it('publish skips the block list when it is empty and reads a long one per watcher', async function () {
+    const lim = { maxContacts: 100, maxWatchers: 100 };
+    for (const w of ['b1', 'b2', 'b3']) {
+      await store.rosters.put('alice', { ...emptyItem(`${w}@localhost`), subscription: 'from' }, lim);
+      await store.sessions.register(session(w, 'r', 'n1', { available: true }));
+    }
+    await store.sessions.register(session('alice', 'r', 'n1'));
+    const ids = async (): Promise<string[]> =>
+      (await store.sessions.publish!('alice', 'r', 'n1', { available: true, priority: 0, presence: null }, false))!.watchers.map((w) => w.userId).sort();
+    assert.deepEqual(await ids(), ['b1', 'b2', 'b3']);
+    await store.blocks.add('alice', ['b2@localhost']);
+    assert.deepEqual(await ids(), ['b1', 'b3'], 'a short list, read whole');
+    await store.blocks.add('alice', ['x1@localhost', 'x2@localhost', 'x3@localhost', 'b3@localhost']);
+    assert.deepEqual(await ids(), ['b1'], 'a list longer than the watchers, asked per watcher');
+  });
+
+  it('keeps presence through the older scripts that rewrite a session record', async function () {
+    await store.sessions.register(session('a', 'r', 'n1', { presence: '<presence>ü / "x"</presence>' }));
+    await store.sessions.update('a', 'r', 'n1', { priority: 4 });
+    assert.deepEqual(await store.sessions.get('a', 'r'), session('a', 'r', 'n1', { priority: 4, presence: '<presence>ü / "x"</presence>' }));
+  });
+
   it('skips node-index entries it cannot read', async function () {
     await store.sessions.register(session('a', 'r', 'n1'));
     await admin.sadd(new RedisKeys(prefix).nodeSessions('n1'), 'not json');
@@ -264,6 +364,31 @@ describe('openStore', function () {
       assert.equal(await admin.exists(new RedisKeys(prefix).user('x')), 1);
     } finally {
       await st.close();
+      await deleteUnder(admin, prefix);
+    }
+  });
+
+  it('gives every backend the domain, localhost unless told otherwise', async function () {
+    const root = tempDir();
+    const prefix = freshPrefix('open');
+    const lim = { maxContacts: 10, maxWatchers: 10 };
+    try {
+      for (const [domain, other] of [[undefined, 'localhost'], ['example.org', 'example.org']] as const) {
+        for (const opts of [{ kind: 'memory' as const }, { kind: 'embedded' as const, dataDir: path.join(root, other) }, { kind: 'redis' as const, redisUrl: testRedisUrl(), prefix: `${prefix}${other}:` }]) {
+          const st = await openStore({ ...opts, domain });
+          try {
+            await st.rosters.put('alice', { ...emptyItem(`bob@${other}`), subscription: 'from' }, lim);
+            await st.rosters.put('alice', { ...emptyItem(`carol@${other === 'localhost' ? 'example.org' : 'localhost'}`), subscription: 'from' }, lim);
+            await st.sessions.register(session('alice', 'r', 'n1'));
+            await st.sessions.register(session('bob', 'r', 'n1', { available: true }));
+            await st.sessions.register(session('carol', 'r', 'n1', { available: true }));
+            const out = await st.sessions.publish!('alice', 'r', 'n1', { available: true, priority: 0, presence: null }, false);
+            assert.deepEqual(out?.watchers.map((w) => w.userId), ['bob'], `${opts.kind}, domain ${String(domain)}`);
+          } finally { await st.close(); }
+        }
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
       await deleteUnder(admin, prefix);
     }
   });
