@@ -14,6 +14,7 @@ import { withTo, type Envelope } from '../stanza.js';
 import { StanzaError } from '../errors.js';
 import { fanOut, publish } from '../fanout.js';
 import { deliverPendingRequests, subscriptionPresence } from './roster.js';
+import type { RosterItem } from '../../store/roster-types.js';
 
 type PresenceEnvelope = Extract<Envelope, { kind: 'presence' }>;
 
@@ -69,8 +70,9 @@ async function selfAvailable(router: Router, session: LocalSession, p: PresenceE
   if (initial) {
     // RFC 6121 §4.2.3: the probes' answers, from the contacts' current presence, to this resource.
     for (const c of contacts) if (c.presence) session.send(withTo(c.presence, session.fullJid));
-    await answerProbesOfAbsentContacts(router, session, new Set(contacts.map((c) => c.userId)));
-    await deliverPendingRequests(router, session);
+    const roster = await router.deps.store.rosters.get(session.userId);
+    await answerProbesOfAbsentContacts(router, session, roster.items, new Set(contacts.map((c) => c.userId)));
+    deliverPendingRequests(router, session, roster.items);
   }
   if (priority >= 0 && !session.offlineFlushed) {
     session.offlineFlushed = true;
@@ -83,17 +85,19 @@ async function selfAvailable(router: Router, session: LocalSession, p: PresenceE
  * unavailable presence, stamped with when it was (RFC 6121 §4.3.2) — only
  * when one is known, so a contact who never signed in sends nothing.
  */
-async function answerProbesOfAbsentContacts(router: Router, session: LocalSession, online: Set<string>): Promise<void> {
+async function answerProbesOfAbsentContacts(router: Router, session: LocalSession, items: RosterItem[], online: Set<string>): Promise<void> {
   const { store } = router.deps;
   const suffix = `@${router.domain}`;
-  const roster = await store.rosters.get(session.userId);
-  for (const item of roster.items) {
-    if ((item.subscription !== 'to' && item.subscription !== 'both') || !item.jid.endsWith(suffix)) continue;
-    const id = item.jid.slice(0, -suffix.length);
-    if (online.has(id)) continue;
-    const last = await store.presence.getLast(id);
-    if (!last?.stanza) continue;
-    if (await store.blocks.isBlocked(id, `${session.userId}${suffix}`)) continue;
+  const absent = items
+    .filter((i) => (i.subscription === 'to' || i.subscription === 'both') && i.jid.endsWith(suffix))
+    .map((i) => i.jid.slice(0, -suffix.length))
+    .filter((id) => !online.has(id));
+  // All look-ups issued at once: one round trip's worth of waiting, not one per contact.
+  const lasts = await Promise.all(absent.map((id) => store.presence.getLast(id)));
+  const known = absent.map((id, k) => ({ id, last: lasts[k] })).filter((x) => x.last?.stanza);
+  const blocked = await Promise.all(known.map((x) => store.blocks.isBlocked(x.id, `${session.userId}${suffix}`)));
+  for (const [k, { last }] of known.entries()) {
+    if (blocked[k] || !last?.stanza) continue;
     const el = parse(last.stanza) as Element;
     el.attrs.to = session.fullJid;
     el.c('delay', { xmlns: 'urn:xmpp:delay', from: router.domain, stamp: new Date(last.at).toISOString() });

@@ -157,9 +157,8 @@ export async function presenceEffect(router: Router, fx: PresenceEffect): Promis
 }
 
 /** Inbound subscription requests kept while the user was away go to a session that comes online (RFC 6121 §3.1.3). */
-export async function deliverPendingRequests(router: Router, session: LocalSession): Promise<void> {
-  const roster = await router.deps.store.rosters.get(session.userId);
-  for (const item of roster.items) {
+export function deliverPendingRequests(router: Router, session: LocalSession, items: RosterItem[]): void {
+  for (const item of items) {
     if (!item.pendingIn) continue;
     session.send(new Element('presence', { xmlns: 'jabber:client', from: item.jid, to: `${session.userId}@${router.domain}`, type: 'subscribe' }).toString());
   }
