@@ -18,6 +18,7 @@
 import { Redis } from 'ioredis';
 import { ImpError, storeUnavailable } from '../errors.js';
 import type { Logger } from '../util/log.js';
+import { connectOrFail, newRedis, redactUrl } from '../store/redis-client.js';
 import type { Bus, BusHandler, BusMessage } from './types.js';
 
 /**
@@ -83,15 +84,6 @@ function decode(t: unknown): BusMessage | null {
   }
 }
 
-/** The URL without its password (as the store's redactUrl, which lives in a module the bus should not load). */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch { return url; }
-}
-
 export class RedisBus implements Bus {
   private readonly handlers = new Map<string, BusHandler>();
   private readonly maxPayloadChars: number;
@@ -106,42 +98,9 @@ export class RedisBus implements Bus {
    */
   static async open(opts: RedisBusOptions): Promise<RedisBus> {
     const where = redactUrl(opts.url);
-    if (!/^rediss?:\/\//.test(opts.url)) {
-      throw new ImpError('IMP_CONFIG_INVALID', `the Redis URL must start with redis:// or rediss://, not ${where}`, { field: 'redisUrl' });
-    }
-    const connectTimeout = opts.connectTimeoutMs ?? 3000;
-    const connection = (): Redis => new Redis(opts.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: true,
-      connectTimeout,
-      socketTimeout: opts.socketTimeoutMs ?? 5000,
-      retryStrategy: (times) => Math.min(100 * times, 1000),
-    });
-    const pub = connection();
-    const sub = connection();
-    let lastError: Error | undefined;
-    const remember = (e: Error): void => { lastError = e; };
-    pub.on('error', remember);
-    sub.on('error', remember);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        Promise.all([pub.connect(), sub.connect()]),
-        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${connectTimeout} ms`)), connectTimeout); }),
-      ]);
-    } catch (err) {
-      pub.disconnect();
-      sub.disconnect();
-      const detail = lastError?.message ?? (err as Error).message;
-      throw new ImpError('IMP_STORE_UNAVAILABLE', `cannot reach Redis at ${where} for the bus: ${detail}`, { cause: lastError ?? err });
-    } finally {
-      clearTimeout(timer);
-      pub.off('error', remember);
-      sub.off('error', remember);
-    }
+    const pub = newRedis(opts.url, opts);
+    const sub = newRedis(opts.url, { ...opts, autoResubscribe: true });
+    await connectOrFail([pub, sub], opts.url, ' for the bus', opts.connectTimeoutMs);
     const bus = new RedisBus(pub, sub, opts);
     opts.log?.info({ redis: where, prefix: opts.prefix }, 'redis bus connected');
     return bus;

@@ -12,13 +12,12 @@
  * socket drops are rejected, not resent. Reconnection, though, never gives
  * up: the store comes back by itself when Redis does.
  */
-import { Redis } from 'ioredis';
 import { ImpError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import {
   DEFAULT_DOMAIN, USER_FLAG_FIELDS, USER_TEXT_FIELDS, copyCredentials, newUserRecord, publishedSession, type NowSource, type PublishOutcome,
 } from './memory.js';
-import { exec, q, type ScriptedRedis } from './redis-client.js';
+import { connectOrFail, exec, newRedis, q, redactUrl, type ScriptedRedis } from './redis-client.js';
 import { DEFAULT_PREFIX, RedisKeys, parseSessionRef, sessionRef } from './redis-keys.js';
 import { RedisBlocks, RedisPresence, RedisRosters } from './redis-roster.js';
 import { SCRIPTS } from './redis-scripts.js';
@@ -41,14 +40,7 @@ export interface RedisStoreOptions {
   domain?: string;
 }
 
-/** The URL without its password, fit for logs and error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch { return url; }
-}
+export { redactUrl };
 
 class RedisUsers implements UserStore {
   constructor(private readonly r: ScriptedRedis, private readonly k: RedisKeys, private readonly clock: NowSource) {}
@@ -302,38 +294,14 @@ export class RedisStore implements Store {
    */
   static async open(opts: RedisStoreOptions): Promise<RedisStore> {
     const where = redactUrl(opts.url);
-    if (!/^rediss?:\/\//.test(opts.url)) {
-      throw new ImpError('IMP_CONFIG_INVALID', `the Redis URL must start with redis:// or rediss://, not ${where}`, { field: 'redisUrl' });
-    }
-    const connectTimeout = opts.connectTimeoutMs ?? 3000;
-    const client = new Redis(opts.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      connectTimeout,
-      socketTimeout: opts.socketTimeoutMs ?? 5000,
-      retryStrategy: (times) => Math.min(100 * times, 1000),
-    }) as ScriptedRedis;
+    const client = newRedis(opts.url, opts) as ScriptedRedis;
     for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
     const store = new RedisStore(client, new RedisKeys(opts.prefix ?? DEFAULT_PREFIX), opts.domain ?? DEFAULT_DOMAIN, opts.log, opts.clock);
-    let lastError: Error | undefined;
-    const remember = (e: Error): void => { lastError = e; };
-    client.on('error', remember);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client.connect(),
-        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${connectTimeout} ms`)), connectTimeout); }),
-      ]);
+      await connectOrFail([client], opts.url, '', opts.connectTimeoutMs);
     } catch (err) {
       store.closed = true;
-      client.disconnect();
-      const detail = lastError?.message ?? (err as Error).message;
-      throw new ImpError('IMP_STORE_UNAVAILABLE', `cannot reach Redis at ${where}: ${detail}`, { cause: lastError ?? err });
-    } finally {
-      clearTimeout(timer);
-      client.off('error', remember);
+      throw err;
     }
     store.current = 'up';
     opts.log?.info({ redis: where, prefix: store.keys.prefix }, 'redis store connected');
