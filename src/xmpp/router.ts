@@ -164,6 +164,18 @@ export class Router {
     }
   }
 
+  /** Sessions of several users in one store round trip; this node's own when the store is away. */
+  async sessionsOfMany(userIds: string[]): Promise<Map<string, SessionRecord[]>> {
+    const list = this.deps.store.sessions.listByUsers;
+    if (!list) return new Map(await Promise.all(userIds.map(async (id) => [id, await this.sessionsOf(id)] as const)));
+    try {
+      return await list.call(this.deps.store.sessions, userIds);
+    } catch (e) {
+      if (!isImpError(e, 'IMP_STORE_UNAVAILABLE')) throw e;
+      return new Map(userIds.map((id) => [id, this.localOfUser(id).map((s) => this.record(s))]));
+    }
+  }
+
   /**
    * Hands a stanza to one session wherever it is. Resolves false when that
    * session is gone. A 'carbon' reaches only sessions with carbons enabled,

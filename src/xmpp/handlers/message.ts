@@ -43,7 +43,11 @@ export async function routeMessage(router: Router, session: LocalSession, msg: M
     }
   }
   const xml = msg.el.toString();
-  const recs = await router.sessionsOf(to.local);
+  // The recipient's sessions and, for carbons, the sender's own: one look-up.
+  const copies = carbonEligible(msg) && to.local !== session.userId;
+  const found = await router.sessionsOfMany(copies ? [to.local, session.userId] : [to.local]);
+  const recs = found.get(to.local) ?? [];
+  const own = copies ? found.get(session.userId) ?? [] : [];
   let delivered: SessionRecord[] = [];
 
   if (to.resource !== '') {
@@ -58,11 +62,11 @@ export async function routeMessage(router: Router, session: LocalSession, msg: M
     for (const rec of targets) if (await router.deliver(rec, xml)) delivered.push(rec);
     if (delivered.length === 0) {
       await storeOffline(router, session, msg, to.local, xml);
-      sentCarbons(router, session, msg);
+      sentCarbons(router, session, msg, own);
       return;
     }
   }
-  sentCarbons(router, session, msg);
+  sentCarbons(router, session, msg, own);
   receivedCarbons(router, recs, delivered, msg);
 }
 
@@ -107,16 +111,15 @@ function wrap(kind: 'sent' | 'received', msg: MessageEnvelope, bare: string, to:
   return outer.toString();
 }
 
-/** Copies what a user sent to the user's other carbons-enabled resources. */
-function sentCarbons(router: Router, session: LocalSession, msg: MessageEnvelope): void {
-  if (!carbonEligible(msg)) return;
+/** Copies what a user sent to the user's other carbons-enabled resources (`own`: the user's sessions). */
+function sentCarbons(router: Router, session: LocalSession, msg: MessageEnvelope, own: SessionRecord[]): void {
+  if (own.length < 2) return;
   const bare = `${session.userId}@${router.domain}`;
-  void router.sessionsOf(session.userId).then(async (own) => {
-    for (const rec of own) {
-      if (rec.resource === session.resource) continue;
-      await router.deliver(rec, wrap('sent', msg, bare, `${bare}/${rec.resource}`), 'carbon');
-    }
-  }).catch((e) => router.deps.log.warn({ err: e }, 'sent carbons not delivered'));
+  for (const rec of own) {
+    if (rec.resource === session.resource) continue;
+    void router.deliver(rec, wrap('sent', msg, bare, `${bare}/${rec.resource}`), 'carbon')
+      .catch((e) => router.deps.log.warn({ err: e }, 'sent carbon not delivered'));
+  }
 }
 
 /** Copies what a user received to the user's resources that did not get it themselves. */
