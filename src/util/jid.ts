@@ -248,7 +248,27 @@ function make(local: string, domain: string, resource: string): Jid {
   return Object.freeze({ local, domain, resource });
 }
 
+/**
+ * Prepared JIDs by their raw text. Preparation (PRECIS classes, bidi, IDNA)
+ * is the costliest step of routing a stanza and clients repeat the same few
+ * addresses, so results are kept; Jid objects are immutable, hence shareable.
+ * Bounded: emptied when full (a hostile client can only cost us the cache).
+ */
+const parsed = new Map<string, Jid>();
+const PARSED_MAX = 10_000;
+
 export function parseJid(s: string): Jid {
+  const hit = parsed.get(s);
+  if (hit) return hit;
+  const j = Object.freeze(parseJidUncached(s));
+  if (s.length <= 256) {
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(s, j);
+  }
+  return j;
+}
+
+function parseJidUncached(s: string): Jid {
   if (s.length === 0) throw new JidError('jid', 'a JID must not be empty (RFC 7622 §3.1)');
   // RFC 7622 §3.1: the resourcepart runs from the first "/" to the end, so it
   // may itself contain "@" and "/"; the localpart ends at the first "@" before it.

@@ -140,8 +140,11 @@ class SocketConnection implements XmppConnection {
   end(): void {
     if (this.closed) return;
     this.sock.end();
-    // A client that never closes its side must not hold the socket open.
-    setTimeout(() => this.sock.destroy(), 2000).unref();
+    // A client that never closes its side must not hold the socket open; once
+    // closed, the timer goes too (it would keep the whole session reachable).
+    const t = setTimeout(() => this.sock.destroy(), 2000);
+    t.unref();
+    this.closeCbs.push(() => clearTimeout(t));
   }
 
   destroy(): void { this.sock.destroy(); }

@@ -227,7 +227,7 @@ export class C2SSession implements LocalSession {
     }
     this.state = this.advance({ kind: 'sasl-success' });
     this.userIdValue = r.userId;
-    this.log = this.log.child({ user: r.userId });
+    this.log.setBindings({ user: r.userId });
     this.conn.write(`<success xmlns='${NS.sasl}'>${r.data ? r.data.toString('base64') : ''}</success>`);
     this.restart();
   }
@@ -278,7 +278,7 @@ export class C2SSession implements LocalSession {
     this.state = this.advance({ kind: 'bound' });
     this.authTimer?.cancel();
     this.authTimer = null;
-    this.log = this.log.child({ jid: this.fullJid });
+    this.log.setBindings({ jid: this.fullJid });
     this.log.info('session bound');
     const result = new Element('bind', { xmlns: NS.bind });
     result.c('jid').t(this.fullJid);
