@@ -205,6 +205,17 @@ export class MemoryRosters implements RosterStore {
     this.check();
     this.st.clearUser(userId);
   }
+
+  async importItems(userId: string, items: RosterItem[]): Promise<void> {
+    this.check();
+    const version = (this.st.rosters.get(userId)?.version ?? 0) + 1;
+    const r: MemoryRoster = { items: new Map(), watchers: new Set(), version };
+    for (const i of items) {
+      r.items.set(i.jid, copyItem(i));
+      if (grantsPresence(i.subscription)) r.watchers.add(i.jid); else r.watchers.delete(i.jid);
+    }
+    this.st.rosters.set(userId, r);
+  }
 }
 
 export class MemoryBlocks implements BlockStore {

@@ -10,7 +10,8 @@ import {
   compareJids, copyItem, grantsPresence, normalizeLimits, pairWrite, uniqueJids,
   type RosterCounts, type RosterWrite,
 } from './memory-roster.js';
-import { exec, q, type ScriptedRedis } from './redis-client.js';
+import type { ChainableCommander } from 'ioredis';
+import { exec, mapError, q, type ScriptedRedis } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
 import type {
   BlockStore, LastPresence, PresenceStore, Roster, RosterChange, RosterItem, RosterLimits, RosterPairSide,
@@ -31,7 +32,18 @@ function decodeItem(json: string): RosterItem {
 
 const change = (c: RosterChange): RosterChange => ({ version: c.version, item: c.item });
 
+/**
+ * ioredis queues a MULTI … EXEC block inside a pipeline (the pipeline's own
+ * exec() after a multi() queues EXEC instead of sending); its types do not say so.
+ */
+type TxPipeline = ChainableCommander & { multi(): ChainableCommander };
+
+interface PendingImport { userId: string; items: RosterItem[]; resolve: () => void; reject: (e: unknown) => void }
+
 export class RedisRosters implements RosterStore {
+  /** importItems calls waiting for the next flush (one pipeline for all of them). */
+  private imports: PendingImport[] | null = null;
+
   constructor(private readonly r: ScriptedRedis, private readonly k: RedisKeys) {}
 
   /**
@@ -108,6 +120,66 @@ export class RedisRosters implements RosterStore {
   async clear(userId: string): Promise<void> {
     // One DEL of several keys is atomic: no script needed.
     await q(this.r.del(...this.k.rosterSide(userId)));
+  }
+
+  /** Queued until the event loop turns, so that every import made meanwhile travels in one pipeline. */
+  importItems(userId: string, items: RosterItem[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.imports) {
+        this.imports = [];
+        setImmediate(() => void this.flushImports());
+      }
+      this.imports.push({ userId, items: items.map(copyItem), resolve, reject });
+    });
+  }
+
+  /**
+   * One pipeline, one MULTI per user (atomic per user, not across users): DEL
+   * of roster, watchers and hidden set, then HSET of every item, SADD of the
+   * from/both JIDs and of the hidden ones, INCR of the version.
+   */
+  private async flushImports(): Promise<void> {
+    const batch = this.imports ?? [];
+    this.imports = null;
+    const p = this.r.pipeline() as TxPipeline;
+    const spans: number[] = [];
+    for (const { userId, items } of batch) {
+      const [roster, version, watchers, hidden] = this.k.rosterKeys(userId);
+      const byJid = new Map(items.map((i) => [i.jid, i]));
+      const fields: string[] = [];
+      const watching: string[] = [];
+      const hiding: string[] = [];
+      for (const [jid, i] of byJid) {
+        fields.push(jid, encodeItem(i));
+        if (grantsPresence(i.subscription)) watching.push(jid);
+        if (i.hidden) hiding.push(jid);
+      }
+      let n = 2;
+      p.multi().del(roster, watchers, hidden);
+      if (fields.length) { p.hset(roster, ...fields); n++; }
+      if (watching.length) { p.sadd(watchers, ...watching); n++; }
+      if (hiding.length) { p.sadd(hidden, ...hiding); n++; }
+      void p.incr(version).exec();
+      // MULTI, the commands, EXEC: each has a reply in the pipeline's answer.
+      spans.push(n + 2);
+    }
+    let replies: Array<[Error | null, unknown]>;
+    try {
+      const out = await p.exec();
+      if (!out) throw new Error('pipeline aborted');
+      replies = out;
+    } catch (e) {
+      const err = mapError(e);
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    let at = 0;
+    batch.forEach((b, i) => {
+      const mine = replies.slice(at, at + spans[i]!);
+      at += spans[i]!;
+      const bad = mine.find(([err]) => err !== null);
+      if (bad) b.reject(mapError(bad[0])); else b.resolve();
+    });
   }
 }
 

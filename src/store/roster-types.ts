@@ -97,6 +97,16 @@ export interface RosterStore {
   counts(userId: string): Promise<{ contacts: number; watchers: number }>;
   /** Everything of a user's roster goes (the user was removed). */
   clear(userId: string): Promise<void>;
+  /**
+   * Administrative bulk import (provisioning, benchmarks): replaces the
+   * user's whole roster with `items` (the last of two items for one jid
+   * wins), bumps the version once, and rebuilds the watcher index and hidden
+   * set from the items — atomically per user, with no limit check. Block
+   * list and last presence stay. Calls made together are batched by the
+   * backend (one Redis pipeline, one SQLite transaction), so many users
+   * import in one round trip.
+   */
+  importItems?(userId: string, items: RosterItem[]): Promise<void>;
 }
 
 /** XEP-0191 block lists: bare JIDs (or domains) a user blocks. */

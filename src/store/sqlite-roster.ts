@@ -44,7 +44,12 @@ const fromItemRow = (r: ItemRow): RosterItem => ({
   ask: r.ask === 1, pendingIn: r.pending_in === 1, approved: r.approved === 1, hidden: r.hidden === 1,
 });
 
+interface PendingImport { userId: string; items: RosterItem[]; resolve: () => void; reject: (e: unknown) => void }
+
 export class SqliteRosters implements RosterStore {
+  /** importItems calls waiting for the next flush (one transaction for all of them). */
+  private imports: PendingImport[] | null = null;
+
   constructor(private readonly db: Database.Database) {}
 
   private readonly view: RosterView = {
@@ -78,11 +83,14 @@ export class SqliteRosters implements RosterStore {
       const gone = sql(this.db, 'DELETE FROM roster_items WHERE user_id = ? AND jid = ?').run(w.userId, w.jid).changes > 0;
       return { version: gone ? this.bump(w.userId) : this.version(w.userId), item: null };
     }
-    const i = w.item;
+    this.writeItem(w.userId, w.item);
+    return { version: this.bump(w.userId), item: copyItem(w.item) };
+  }
+
+  private writeItem(userId: string, i: RosterItem): void {
     sql(this.db, 'INSERT OR REPLACE INTO roster_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-      w.userId, w.jid, i.name, JSON.stringify(i.groups), i.subscription,
+      userId, i.jid, i.name, JSON.stringify(i.groups), i.subscription,
       i.ask ? 1 : 0, i.pendingIn ? 1 : 0, i.approved ? 1 : 0, i.hidden ? 1 : 0);
-    return { version: this.bump(w.userId), item: copyItem(i) };
   }
 
   get(userId: string): Promise<Roster> {
@@ -138,6 +146,30 @@ export class SqliteRosters implements RosterStore {
     return guard(() => this.db.transaction(() => {
       for (const t of ROSTER_USER_TABLES) sql(this.db, `DELETE FROM ${t} WHERE user_id = ?`).run(userId);
     }).immediate());
+  }
+
+  /** Queued until the event loop turns, so that every import made meanwhile is one transaction. */
+  importItems(userId: string, items: RosterItem[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.imports) {
+        this.imports = [];
+        setImmediate(() => this.flushImports());
+      }
+      this.imports.push({ userId, items: items.map(copyItem), resolve, reject });
+    });
+  }
+
+  /** Each user's items are replaced and the version bumped; watchers follow from the items (roster_watchers). */
+  private flushImports(): void {
+    const batch = this.imports ?? [];
+    this.imports = null;
+    guard(() => this.db.transaction(() => {
+      for (const { userId, items } of batch) {
+        sql(this.db, 'DELETE FROM roster_items WHERE user_id = ?').run(userId);
+        for (const i of items) this.writeItem(userId, i);
+        this.bump(userId);
+      }
+    }).immediate()).then(() => { for (const b of batch) b.resolve(); }, (e: unknown) => { for (const b of batch) b.reject(e); });
   }
 }
 
