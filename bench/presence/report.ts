@@ -185,6 +185,10 @@ export function writeResults(file: string, info: MachineInfo, runs: ServerRun[],
       md.push(markdownTable({ head: ['key', 'bytes per user'], rows: [...r.redisKeys.map((x) => [x.key, fmt(x.bytes)]), ['sum', fmt(r.redisKeys.reduce((a, x) => a + x.bytes, 0))]] }), '');
     }
     if (r.steps.length) md.push(markdownTable(stepTable(r.steps, r.server === 'imp')), '');
+    if (r.signinCommandstats) {
+      md.push('Redis commandstats over the sign-in (top by time):', '');
+      md.push(markdownTable({ head: ['command', 'calls', 'calls per login', 'total ms', 'µs per call'], rows: r.signinCommandstats.map((c) => [c.cmd, fmt(c.calls), (c.calls / r.n).toFixed(1), fmt(c.usec / 1000), c.perCall.toFixed(1)]) }), '');
+    }
     if (r.commandstats) {
       md.push('Redis commandstats over the steps (top by time):', '');
       md.push(markdownTable({ head: ['command', 'calls', 'total ms', 'µs per call'], rows: r.commandstats.map((c) => [c.cmd, fmt(c.calls), fmt(c.usec / 1000), c.perCall.toFixed(1)]) }), '');

@@ -30,6 +30,8 @@ export interface ServerRun {
   redisKeys: Array<{ key: string; bytes: number }> | null;
   steps: StepRow[];
   commandstats: Array<{ cmd: string; calls: number; usec: number; perCall: number }> | null;
+  /** imp: Redis commandstats over the sign-in (older results files lack it). */
+  signinCommandstats?: Array<{ cmd: string; calls: number; usec: number; perCall: number }> | null;
   fdLimits: { server: number; generator: number };
   error: string | null;
   notes: string[];

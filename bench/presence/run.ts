@@ -80,6 +80,14 @@ function cpuMeter(t: Target, genPid: number): () => { server: number; redis: num
   };
 }
 
+/** INFO commandstats as rows, the costliest first. */
+function commandstats(cs: Record<string, string>): NonNullable<ServerRun['commandstats']> {
+  return Object.entries(cs).map(([key, v]) => {
+    const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
+    return { cmd: key.replace(/^cmdstat_/, ''), calls: Number(f.calls), usec: Number(f.usec), perCall: Number(f.usec_per_call) };
+  }).filter((c) => !/^(info|config)/.test(c.cmd)).sort((a, b) => b.usec - a.usec).slice(0, 10);
+}
+
 /** Collections the node reported between two instants (performance.now()). */
 function gcBetween(events: GcEvent[] | null, from: number, to: number): StepRow['gc'] {
   if (!events) return null;
@@ -165,7 +173,7 @@ async function benchServer(o: PresenceOptions, server: ServerKind, k: number, cp
   const ring = new Ring(o.users, k);
   const run: ServerRun = {
     server, n: o.users, k, mech: server === 'imp' ? 'SCRAM-SHA-256' : 'PLAIN', provision: { usersMs: 0, rostersMs: 0 },
-    signin: null, mem: null, heap: null, heapTop: null, redisKeys: null, steps: [], commandstats: null, fdLimits: { server: NaN, generator: NaN }, error: null, notes: [],
+    signin: null, mem: null, heap: null, heapTop: null, redisKeys: null, steps: [], commandstats: null, signinCommandstats: null, fdLimits: { server: NaN, generator: NaN }, error: null, notes: [],
   };
   let redis: RedisProc | null = null;
   let imp: ImpNode | null = null;
@@ -212,6 +220,7 @@ async function benchServer(o: PresenceOptions, server: ServerKind, k: number, cp
     await gen.request({ cmd: 'config', port, n: o.users, k, mech: run.mech as 'PLAIN' | 'SCRAM-SHA-256', password: PASSWORD, domain: DOMAIN, concurrency: o.concurrency, timeoutMs: 300000 }, 'ok');
     log(`${server} K=${k}: signing in ${o.users} users (${run.mech}, ${o.concurrency} in flight)`);
     await quietMachine(o, target, gen);
+    if (redis) await redisCommand(redis.url, 'CONFIG', 'RESETSTAT');
     const meter = cpuMeter(target, gen.pid);
     const tSignin = performance.now();
     const s = await gen.request({ cmd: 'signin' }, 'signin');
@@ -223,6 +232,7 @@ async function benchServer(o: PresenceOptions, server: ServerKind, k: number, cp
     const redisSignedIn = redis ? Number((await redisInfo(redis.url, 'memory')).used_memory) : null;
     run.mem = { rssStart, rssSignedIn, redisProvisioned, redisSignedIn };
     if (s.failed > 0) throw new Error(`${s.failed} sign-ins failed; first: ${s.firstError}`);
+    if (redis) run.signinCommandstats = commandstats(await redisInfo(redis.url, 'commandstats'));
     if (imp) run.heap = await imp.settledMemory();
     if (imp && o.heapSnapshot) {
       log(`  heap snapshot of the node with ${o.users} users signed in`);
@@ -238,11 +248,7 @@ async function benchServer(o: PresenceOptions, server: ServerKind, k: number, cp
     await sleep(4000);
     await runSteps(o, gen, target, k, run, onlyRate ? [onlyRate] : o.steps, imp ? imp.gcEvents : null);
     if (redis) {
-      const cs = await redisInfo(redis.url, 'commandstats');
-      run.commandstats = Object.entries(cs).map(([key, v]) => {
-        const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
-        return { cmd: key.replace(/^cmdstat_/, ''), calls: Number(f.calls), usec: Number(f.usec), perCall: Number(f.usec_per_call) };
-      }).sort((a, b) => b.usec - a.usec).slice(0, 8);
+      run.commandstats = commandstats(await redisInfo(redis.url, 'commandstats'));
     }
   } catch (e) {
     run.error = (e as Error).message;
@@ -305,9 +311,11 @@ async function main(): Promise<number> {
     log(`profile: imp K=${k} under node --cpu-prof, one step at ${rate} deliveries/s`);
     const dir = tempDir('cpuprof');
     const r = await benchServer(o, 'imp', k, dir, rate);
-    profile = { k, rate, step: r.steps[0] ?? null, summary: null, signin: null, signinMs: r.signin?.ms ?? null, error: r.error };
+    // The last measurement of the step (a first attempt may have been retried).
+    const step = r.steps.at(-1) ?? null;
+    profile = { k, rate, step, summary: null, signin: null, signinMs: r.signin?.ms ?? null, error: r.error };
     const file = r.notes.find((n) => n.startsWith('profile:'))?.slice(8);
-    if (file && r.steps[0]) profile.summary = summariseProfile(file, r.steps[0].fromUs, r.steps[0].toUs, ROOT, 15);
+    if (file && step) profile.summary = summariseProfile(file, step.fromUs, step.toUs, ROOT, 15);
     else profile.error ??= 'no profile was written';
     if (file && r.signin) profile.signin = summariseProfile(file, r.signin.fromUs, r.signin.toUs, ROOT, 15);
     removeTempDir(dir);
