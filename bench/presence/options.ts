@@ -52,7 +52,7 @@ const HELP = `Usage: node dist/bench/presence/run.js [options]   (npm run build 
   --quick            a 1-2 minute smoke run (N=2000, K=20, short steps, imp only); no results file
   --results FILE     markdown results (default bench/presence/RESULTS.md; none with --quick)
   --no-results       write no results file
-  --max-minutes M    abort (and clean up) after M minutes (default 40)
+  --max-minutes M    abort (and clean up) after M minutes (default 60)
   --from-json FILE   run nothing: rewrite the results file from the raw results an earlier run
                      saved beside it (RESULTS.json)
 `;
@@ -100,7 +100,7 @@ export function parseOptions(argv: string[], defaultResults: string): PresenceOp
     heapSnapshot: v['heap-snapshot'] === true,
     quick,
     results: v['no-results'] ? null : v.results ?? (quick ? null : defaultResults),
-    maxMinutes: v['max-minutes'] === undefined ? 40 : int('max-minutes', v['max-minutes'], 1, 240),
+    maxMinutes: v['max-minutes'] === undefined ? 60 : int('max-minutes', v['max-minutes'], 1, 240),
     fromJson: v['from-json'] ?? null,
   };
 }

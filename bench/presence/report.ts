@@ -8,7 +8,9 @@ import { best, firstFailure, type ProfileRun, type ServerRun, type StepRow } fro
 
 export interface MachineInfo {
   nproc: number; cpu: string; ramGiB: number; node: string; redis: string; prosody: string | null; kernel: string;
-  command: string; date: string; users: number; stepSeconds: number; p99LimitMs: number; drainMs: number; concurrency: number;
+  command: string; date: string; users: number;
+  /** The server code measured: git commit and whether the tree had changes (absent in older results). */
+  tree?: string; stepSeconds: number; p99LimitMs: number; drainMs: number; concurrency: number;
 }
 
 const kb = (bytes: number): string => (bytes / 1000).toFixed(1);
@@ -139,7 +141,7 @@ export function writeResults(file: string, info: MachineInfo, runs: ServerRun[],
   md.push(`Written by \`bench/presence/run.ts\` on ${info.date.slice(0, 16).replace('T', ' ')} UTC (${minutes.toFixed(1)} minutes).`, '');
   md.push('## Machine and run', '');
   md.push(`- ${info.nproc} cores (${info.cpu}), ${info.ramGiB.toFixed(0)} GiB RAM, Linux ${info.kernel}; Node ${info.node}; Redis ${info.redis}; Prosody ${info.prosody ?? 'not run'}`);
-  md.push(`- Command: \`${info.command}\``);
+  md.push(`- Command: \`${info.command}\`${info.tree ? `; server code: ${info.tree}` : ''}`);
   md.push(`- N = ${fmt(info.users)} users; K mutual \`both\` contacts each (K = ${ks.join(' and ')}): user i's contacts are the K/2 users on either side of it on a ring of N, so every user has exactly K and every pair is mutual.`);
   md.push(`- One load-generator process (bench/presence/generator.ts, raw sockets) and the server share the machine's ${info.nproc} cores (and redis-server for imp). Sign-in: ${info.concurrency} in flight; TCP → stream → SASL (imp: SCRAM-SHA-256, Prosody: PLAIN, both without TLS) → restart → bind → \`<presence/>\`, done at its echo.`);
   md.push(`- Presence steps: each ${info.stepSeconds} s; a change is a random user sending \`<presence><show>away|dnd|xa|chat</show><status>t=<ms> n=<change></status></presence>\` (show toggling); every contact is online with one resource, so expected deliveries = changes × K. Latency: the sender's timestamp to the receipt at each watcher (same process, same clock). Stragglers are awaited ${info.drainMs / 1000} s; a step fails on p99 > ${info.p99LimitMs} ms or any loss or duplicate and is tried once more; a second failure ends the climb, except that when it is latency alone up to 3 higher steps follow, once each, while p99 ≤ 2 s and nothing is lost ("past the limit"), to compare CPU per delivery at equal rates and show where each server saturates. "Best" is the highest rate of any passing step; the first rate that failed twice is shown beside it.`);

@@ -265,13 +265,21 @@ async function benchServer(o: PresenceOptions, server: ServerKind, k: number, cp
   return run;
 }
 
+/** The commit measured and how many files under src/ differed from it (read-only git). */
+function gitTree(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+  if (!head) return 'unknown (no git)';
+  const dirty = (spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout ?? '').split('\n').filter(Boolean).length;
+  return dirty ? `commit ${head} with ${dirty} changed file(s) under src/ not committed` : `commit ${head}`;
+}
+
 function machine(o: PresenceOptions, prosodyVersion: string | null): MachineInfo {
   const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   const redis = /v=([0-9.]+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 'unknown';
   return {
     nproc: os.cpus().length, cpu, ramGiB: os.totalmem() / 2 ** 30, node: process.version, redis, prosody: prosodyVersion,
     kernel: os.release(), command: `node dist/bench/presence/run.js ${process.argv.slice(2).join(' ')}`.trim(), date: new Date().toISOString(),
-    users: o.users, stepSeconds: o.stepSeconds, p99LimitMs: o.p99LimitMs, drainMs: o.drainMs, concurrency: o.concurrency,
+    tree: gitTree(), users: o.users, stepSeconds: o.stepSeconds, p99LimitMs: o.p99LimitMs, drainMs: o.drainMs, concurrency: o.concurrency,
   };
 }
 
