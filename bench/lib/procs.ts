@@ -50,6 +50,10 @@ export function removeTempDir(d: string): void {
   tempDirs.delete(d);
 }
 
+/** Registers a child for clean-up; `untrack` once it has exited by itself or been stopped. */
+export function track(p: ChildProcess): ChildProcess { children.add(p); return p; }
+export function untrack(p: ChildProcess): void { children.delete(p); }
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -10,14 +10,12 @@
  * Adapted from bench/lib/xmpp-client.ts (which stops reading presence once
  * signed in); its ScramKeyCache is reused so PBKDF2 runs once per salt.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { Element } from 'ltx';
 import { StreamParser, type StreamEvent } from '../../src/xmpp/codec/stream-parser.js';
-import type { ScramKeyCache } from '../lib/xmpp-client.js';
+import { saslSignIn, type ScramKeyCache } from '../lib/xmpp-client.js';
 import { indexOfJid } from './topology.js';
 
-const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 
 export type Mech = 'SCRAM-SHA-256' | 'PLAIN';
@@ -39,7 +37,6 @@ export interface SignInOptions {
 }
 
 const localName = (el: Element): string => el.name.slice(el.name.indexOf(':') + 1);
-const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
 /** The value of attribute `name` in a start tag (either quote), or null. */
 function attr(tag: string, name: string): string | null {
@@ -195,33 +192,8 @@ export class PresenceClient {
     }
   }
 
-  private async authenticate(o: SignInOptions): Promise<void> {
-    if (o.mech === 'PLAIN') {
-      this.send(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${b64(`\0${o.user}\0${o.password}`)}</auth>`);
-      const r = await this.next();
-      if (localName(r) !== 'success') throw new Error(`PLAIN refused: ${r.toString().slice(0, 300)}`);
-      return;
-    }
-    const nonce = randomBytes(18).toString('base64');
-    const bare = `n=${o.user},r=${nonce}`;
-    this.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-256'>${b64('n,,' + bare)}</auth>`);
-    const ch = await this.next();
-    if (localName(ch) !== 'challenge') throw new Error(`SCRAM refused: ${ch.toString().slice(0, 300)}`);
-    const serverFirst = Buffer.from(ch.getText(), 'base64').toString('utf8');
-    const m = /^r=([^,]+),s=([^,]+),i=(\d+)/.exec(serverFirst);
-    if (!m || !m[1].startsWith(nonce)) throw new Error(`bad server-first-message: ${serverFirst}`);
-    const keys = o.cache.get(o.password, m[2], Number(m[3]));
-    const withoutProof = `c=biws,r=${m[1]}`;
-    const authMessage = `${bare},${serverFirst},${withoutProof}`;
-    const sig = createHmac('sha256', keys.storedKey).update(authMessage).digest();
-    const proof = Buffer.alloc(32);
-    for (let i = 0; i < 32; i++) proof[i] = keys.clientKey[i] ^ sig[i];
-    this.send(`<response xmlns='${NS_SASL}'>${b64(`${withoutProof},p=${proof.toString('base64')}`)}</response>`);
-    const ok = await this.next();
-    if (localName(ok) !== 'success') throw new Error(`SCRAM failed: ${ok.toString().slice(0, 300)}`);
-    const v = /^v=(.+)$/.exec(Buffer.from(ok.getText(), 'base64').toString('utf8'));
-    const expected = createHmac('sha256', keys.serverKey).update(authMessage).digest();
-    const got = v ? Buffer.from(v[1], 'base64') : Buffer.alloc(0);
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new Error('the server signature does not verify');
+  private authenticate(o: SignInOptions): Promise<void> {
+    return saslSignIn({ send: (x) => this.send(x), next: () => this.next() }, o);
   }
+
 }

@@ -7,51 +7,11 @@
  * /proc.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort } from '../lib/procs.js';
+import { freePort, removeTempDir, sleep, tempDir, track, untrack } from '../lib/procs.js';
 
-export { cpuSeconds, freePort, rssBytes } from '../lib/procs.js';
-
-const children = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Kills every child still running (by its own pid) and removes every temp folder; synchronous, so it can run in 'exit'. */
-export function cleanupNow(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.clear();
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-  tempDirs.clear();
-}
-
-let hooked = false;
-export function installCleanupHooks(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', cleanupNow);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      console.error(`\nbench/presence: ${sig}, cleaning up`);
-      cleanupNow();
-      process.exit(130);
-    });
-  }
-}
-
-export function tempDir(tag: string): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), `imp-presence-${tag}-`));
-  tempDirs.add(d);
-  return d;
-}
-
-export function removeTempDir(d: string): void {
-  rmSync(d, { recursive: true, force: true });
-  tempDirs.delete(d);
-}
+export { cpuSeconds, freePort, rssBytes, sleep, cleanupNow, installCleanupHooks, tempDir, removeTempDir, track } from '../lib/procs.js';
 
 function waitExit(p: ChildProcess, ms: number): Promise<boolean> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(true);
@@ -70,7 +30,7 @@ export async function stopChild(p: ChildProcess, ms: number): Promise<void> {
       await waitExit(p, 3000);
     }
   }
-  children.delete(p);
+  untrack(p);
 }
 
 export const WANTED_FDS = 65536;
@@ -82,12 +42,8 @@ export const WANTED_FDS = 65536;
  */
 export function spawnWithFds(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdio: StdioOptions }): ChildProcess {
   const script = `ulimit -n ${WANTED_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
-  const p = spawn('bash', ['-c', script, 'bash', ...argv], { cwd: opts.cwd, env: opts.env, stdio: opts.stdio });
-  children.add(p);
-  return p;
+  return track(spawn('bash', ['-c', script, 'bash', ...argv], { cwd: opts.cwd, env: opts.env, stdio: opts.stdio }));
 }
-
-export function track(p: ChildProcess): ChildProcess { children.add(p); return p; }
 
 /** The soft open-file limit a process runs with. */
 export function fdLimitOf(pid: number): number {
